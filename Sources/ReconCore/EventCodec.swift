@@ -1,0 +1,444 @@
+/// The compact binary form of an event's content, as stored in the log.
+///
+/// Layout (version 1), all integers LEB128 varints, signed ones zigzag-encoded:
+/// `type:u8 id:str account:str ts_ms:svarint venue:opt<str> body…`, where
+/// `str` is `len:varint bytes`, `opt<T>` is `0` or `1 T`, a decimal is
+/// `scale:u8 significand:svarint128`, a list is `count:varint items…`, and a body
+/// is its type's fields in the order of the contract's tables. The record header
+/// around it (version, CRC32C, chain hash, ingest time) belongs to the store.
+/// See ARCHITECTURE.md "Storage codec".
+public enum EventCodec {
+    /// Bumped on any change to the layout above; old versions stay readable.
+    public static let version: UInt8 = 1
+
+    public static func encode(_ event: Event, into w: inout ByteWriter) {
+        w.u8(event.type.rawValue)
+        w.string(event.id)
+        w.string(event.account)
+        w.svarint(event.tsMs)
+        w.optional(event.venue) { w, v in w.string(v) }
+        switch event.body {
+        case .instrument(let x):
+            w.string(x.symbol)
+            w.u8(x.kind == .spot ? 0 : 1)
+            w.string(x.base)
+            w.string(x.quote)
+            w.decimal(x.contractSize)
+        case .orderSubmitted(let x):
+            w.string(x.orderId)
+            w.string(x.symbol)
+            w.side(x.side)
+            w.decimal(x.qty)
+            w.optional(x.price) { w, v in w.decimal(v) }
+            w.u8(x.orderType == .limit ? 0 : 1)
+            w.u8((x.postOnly ? 1 : 0) | (x.reduceOnly ? 2 : 0))
+        case .orderCanceled(let x):
+            w.string(x.orderId)
+        case .orderRejected(let x):
+            w.string(x.orderId)
+            w.string(x.reason)
+        case .fill(let x):
+            w.fill(x)
+        case .transfer(let x):
+            w.string(x.asset)
+            w.decimal(x.amount)
+            w.u8(UInt8(TransferKind.allCases.firstIndex(of: x.kind)!))
+        case .exchangeSnapshot(let x):
+            w.optional(x.positions) { w, list in
+                w.list(list) { w, p in
+                    w.string(p.symbol)
+                    w.decimal(p.qty)
+                    w.decimal(p.entryPrice)
+                }
+            }
+            w.optional(x.openOrders) { w, list in
+                w.list(list) { w, o in
+                    w.string(o.orderId)
+                    w.string(o.symbol)
+                    w.side(o.side)
+                    w.decimal(o.qty)
+                    w.decimal(o.remaining)
+                    w.optional(o.price) { w, v in w.decimal(v) }
+                }
+            }
+            w.optional(x.balances) { w, list in
+                w.list(list) { w, b in
+                    w.string(b.asset)
+                    w.decimal(b.total)
+                }
+            }
+            w.optional(x.equity) { w, v in w.decimal(v) }
+            w.optional(x.prices) { w, list in
+                w.list(list) { w, m in
+                    w.string(m.symbol)
+                    w.decimal(m.mark)
+                }
+            }
+            w.optional(x.symbols) { w, list in w.list(list) { w, s in w.string(s) } }
+        case .exchangeFills(let x):
+            w.svarint(x.fromMs)
+            w.svarint(x.toMs)
+            w.list(x.fills) { w, f in w.fill(f) }
+        case .exchangePositionHistory(let x):
+            w.svarint(x.fromMs)
+            w.svarint(x.toMs)
+            w.list(x.positions) { w, p in
+                w.string(p.positionId)
+                w.string(p.symbol)
+                w.u8(p.side == .long ? 0 : 1)
+                w.decimal(p.qty)
+                w.decimal(p.entryPrice)
+                w.svarint(p.entryTsMs)
+                w.decimal(p.closePrice)
+                w.svarint(p.closeTsMs)
+                w.decimal(p.realizedPnl)
+                w.decimal(p.commission)
+                w.decimal(p.netPnl)
+            }
+        case .reconRequested(let x):
+            w.string(x.requestedBy)
+        case .correction(let x):
+            w.string(x.key)
+            w.string(x.sourceRunId)
+            w.string(x.approvedBy)
+            switch x.effect {
+            case .fill(let f):
+                w.u8(0)
+                w.fill(f)
+            case .positionAdjustment(let symbol, let qtyDelta, let price):
+                w.u8(1)
+                w.string(symbol)
+                w.decimal(qtyDelta)
+                w.decimal(price)
+            case .balanceAdjustment(let asset, let amount):
+                w.u8(2)
+                w.string(asset)
+                w.decimal(amount)
+            }
+        }
+    }
+
+    public static func encode(_ event: Event) -> [UInt8] {
+        var w = ByteWriter()
+        encode(event, into: &w)
+        return w.bytes
+    }
+
+    public static func decode(_ r: inout ByteReader) throws(CodecError) -> Event {
+        guard let type = EventType(rawValue: try r.u8()) else { throw CodecError.malformed("unknown event type tag") }
+        let id = try r.string()
+        let account = try r.string()
+        let tsMs = try r.svarint()
+        let venue = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.string() }
+        let body: EventBody
+        switch type {
+        case .instrument:
+            body = .instrument(Instrument(symbol: try r.string(), kind: try r.u8() == 0 ? .spot : .perp,
+                                          base: try r.string(), quote: try r.string(), contractSize: try r.decimal()))
+        case .orderSubmitted:
+            let orderId = try r.string()
+            let symbol = try r.string()
+            let side = try r.side()
+            let qty = try r.decimal()
+            let price = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
+            let orderType: OrderType = try r.u8() == 0 ? .limit : .market
+            let flags = try r.u8()
+            body = .orderSubmitted(OrderSubmitted(orderId: orderId, symbol: symbol, side: side, qty: qty, price: price,
+                                                  orderType: orderType, postOnly: flags & 1 != 0, reduceOnly: flags & 2 != 0))
+        case .orderCanceled:
+            body = .orderCanceled(OrderCanceled(orderId: try r.string()))
+        case .orderRejected:
+            body = .orderRejected(OrderRejected(orderId: try r.string(), reason: try r.string()))
+        case .fill:
+            body = .fill(try r.fill())
+        case .transfer:
+            let asset = try r.string()
+            let amount = try r.decimal()
+            let kindIndex = Int(try r.u8())
+            guard kindIndex < TransferKind.allCases.count else { throw CodecError.malformed("unknown transfer kind") }
+            body = .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex]))
+        case .exchangeSnapshot:
+            let positions = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                try r.list { (r: inout ByteReader) throws(CodecError) in
+                    RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
+                }
+            }
+            let orders = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                try r.list { (r: inout ByteReader) throws(CodecError) in
+                    RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(),
+                                remaining: try r.decimal(),
+                                price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
+                }
+            }
+            let balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                try r.list { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
+            }
+            let equity = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
+            let prices = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                try r.list { (r: inout ByteReader) throws(CodecError) in MarkPrice(symbol: try r.string(), mark: try r.decimal()) }
+            }
+            let symbols = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                try r.list { (r: inout ByteReader) throws(CodecError) in try r.string() }
+            }
+            body = .exchangeSnapshot(ExchangeSnapshot(positions: positions, openOrders: orders, balances: balances,
+                                                      equity: equity, prices: prices, symbols: symbols))
+        case .exchangeFills:
+            let from = try r.svarint()
+            let to = try r.svarint()
+            let fills = try r.list { (r: inout ByteReader) throws(CodecError) in try r.fill() }
+            body = .exchangeFills(ExchangeFills(fromMs: from, toMs: to, fills: fills))
+        case .exchangePositionHistory:
+            let from = try r.svarint()
+            let to = try r.svarint()
+            let positions = try r.list { (r: inout ByteReader) throws(CodecError) in
+                ClosedPositionRecord(
+                    positionId: try r.string(), symbol: try r.string(), side: try r.u8() == 0 ? .long : .short,
+                    qty: try r.decimal(), entryPrice: try r.decimal(), entryTsMs: try r.svarint(),
+                    closePrice: try r.decimal(), closeTsMs: try r.svarint(), realizedPnl: try r.decimal(),
+                    commission: try r.decimal(), netPnl: try r.decimal())
+            }
+            body = .exchangePositionHistory(ExchangePositionHistory(fromMs: from, toMs: to, positions: positions))
+        case .reconRequested:
+            body = .reconRequested(ReconRequested(requestedBy: try r.string()))
+        case .correction:
+            let key = try r.string()
+            let sourceRunId = try r.string()
+            let approvedBy = try r.string()
+            let effect: CorrectionEffect
+            switch try r.u8() {
+            case 0: effect = .fill(try r.fill())
+            case 1: effect = .positionAdjustment(symbol: try r.string(), qtyDelta: try r.decimal(), price: try r.decimal())
+            case 2: effect = .balanceAdjustment(asset: try r.string(), amount: try r.decimal())
+            default: throw CodecError.malformed("unknown correction effect")
+            }
+            body = .correction(Correction(key: key, sourceRunId: sourceRunId, approvedBy: approvedBy, effect: effect))
+        }
+        return Event(id: id, account: account, tsMs: tsMs, venue: venue, body: body)
+    }
+}
+
+/// Why stored bytes could not be read back. A store wraps it with the seq.
+public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
+    case truncated
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .truncated: return "record is truncated"
+        case .malformed(let why): return "record is malformed: \(why)"
+        }
+    }
+}
+
+/// Appends the codec's primitives to a byte buffer.
+public struct ByteWriter: Sendable {
+    public var bytes: [UInt8] = []
+
+    public init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    @inline(__always) public mutating func u8(_ v: UInt8) { bytes.append(v) }
+
+    public mutating func u32le(_ v: UInt32) {
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
+    }
+
+    public mutating func u64le(_ v: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+    }
+
+    @inline(__always) public mutating func varint(_ v: UInt64) {
+        var v = v
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    @inline(__always) public mutating func svarint(_ v: Int64) {
+        varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+    }
+
+    public mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            varint(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    public mutating func decimal(_ d: ExactDecimal) {
+        bytes.append(UInt8(d.scale))
+        let zigzag = UInt128(bitPattern: (d.significand << 1) ^ (d.significand >> 127))
+        if zigzag >> 64 == 0 {
+            varint(UInt64(zigzag))
+        } else {
+            // Rare wide values: same LEB128 continuation over all 128 bits.
+            var v = zigzag
+            while v >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            bytes.append(UInt8(v))
+        }
+    }
+
+    mutating func side(_ s: Side) { bytes.append(s == .buy ? 0 : 1) }
+
+    public mutating func optional<T>(_ value: T?, _ write: (inout ByteWriter, T) -> Void) {
+        if let value {
+            bytes.append(1)
+            write(&self, value)
+        } else {
+            bytes.append(0)
+        }
+    }
+
+    public mutating func list<T>(_ items: [T], _ write: (inout ByteWriter, T) -> Void) {
+        varint(UInt64(items.count))
+        for item in items { write(&self, item) }
+    }
+
+    mutating func fill(_ f: FillRecord) {
+        string(f.fillId)
+        string(f.orderId)
+        string(f.symbol)
+        side(f.side)
+        decimal(f.qty)
+        decimal(f.price)
+        optional(f.fee) { w, v in w.decimal(v) }
+        optional(f.feeAsset) { w, v in w.string(v) }
+        u8(f.liquidity == .maker ? 0 : 1)
+        optional(f.tsMs) { w, v in w.svarint(v) }
+    }
+}
+
+/// Reads the codec's primitives from bytes that outlive it (copy out before the
+/// storage transaction that owns them ends).
+public struct ByteReader {
+    let base: UnsafeRawBufferPointer
+    public private(set) var offset: Int
+
+    public init(_ base: UnsafeRawBufferPointer, offset: Int = 0) {
+        self.base = base
+        self.offset = offset
+    }
+
+    public var remaining: Int { base.count - offset }
+
+    @inline(__always) public mutating func u8() throws(CodecError) -> UInt8 {
+        guard offset < base.count else { throw .truncated }
+        let v = base[offset]
+        offset += 1
+        return v
+    }
+
+    public mutating func u32le() throws(CodecError) -> UInt32 {
+        guard offset + 4 <= base.count else { throw .truncated }
+        var v: UInt32 = 0
+        for k in 0..<4 { v |= UInt32(base[offset + k]) << UInt32(8 * k) }
+        offset += 4
+        return v
+    }
+
+    public mutating func u64le() throws(CodecError) -> UInt64 {
+        guard offset + 8 <= base.count else { throw .truncated }
+        var v: UInt64 = 0
+        for k in 0..<8 { v |= UInt64(base[offset + k]) << UInt64(8 * k) }
+        offset += 8
+        return v
+    }
+
+    @inline(__always) public mutating func varint() throws(CodecError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try u8()
+            if shift == 63 && byte > 1 { throw .malformed("varint overflows 64 bits") }
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+            if shift > 63 { throw .malformed("varint overflows 64 bits") }
+        }
+    }
+
+    public mutating func svarint() throws(CodecError) -> Int64 {
+        let z = try varint()
+        return Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
+    }
+
+    public mutating func string() throws(CodecError) -> String {
+        let count = Int(try varint())
+        guard count <= remaining else { throw .truncated }
+        let slice = UnsafeRawBufferPointer(rebasing: base[offset..<offset + count])
+        offset += count
+        guard let text = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw .malformed("string is not UTF-8")
+        }
+        return text
+    }
+
+    public mutating func decimal() throws(CodecError) -> ExactDecimal {
+        let scale = Int(try u8())
+        guard scale <= ExactDecimal.maxScale else { throw .malformed("decimal scale \(scale)") }
+        var zigzag: UInt128 = 0
+        var shift: UInt128 = 0
+        while true {
+            let byte = try u8()
+            if shift > 126 { throw .malformed("decimal overflows 128 bits") }
+            zigzag |= UInt128(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        let significand = Int128(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
+        return ExactDecimal(significand: significand, scale: scale)
+    }
+
+    mutating func side() throws(CodecError) -> Side {
+        switch try u8() {
+        case 0: return .buy
+        case 1: return .sell
+        default: throw .malformed("unknown side")
+        }
+    }
+
+    public mutating func optional<T>(_ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> T? {
+        switch try u8() {
+        case 0: return nil
+        case 1: return try read(&self)
+        default: throw .malformed("bad optional flag")
+        }
+    }
+
+    public mutating func list<T>(_ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T] {
+        let count = Int(try varint())
+        // Every item takes at least one byte: a larger count is corruption, not a list.
+        guard count <= remaining else { throw .truncated }
+        var items: [T] = []
+        items.reserveCapacity(count)
+        for _ in 0..<count { items.append(try read(&self)) }
+        return items
+    }
+
+    mutating func fill() throws(CodecError) -> FillRecord {
+        let fillId = try string()
+        let orderId = try string()
+        let symbol = try string()
+        let side = try side()
+        let qty = try decimal()
+        let price = try decimal()
+        let fee = try optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
+        let feeAsset = try optional { (r: inout ByteReader) throws(CodecError) in try r.string() }
+        let liquidity: Liquidity
+        switch try u8() {
+        case 0: liquidity = .maker
+        case 1: liquidity = .taker
+        default: throw .malformed("unknown liquidity")
+        }
+        let tsMs = try optional { (r: inout ByteReader) throws(CodecError) in try r.svarint() }
+        return FillRecord(fillId: fillId, orderId: orderId, symbol: symbol, side: side, qty: qty, price: price,
+                          fee: fee, feeAsset: feeAsset, liquidity: liquidity, tsMs: tsMs)
+    }
+}

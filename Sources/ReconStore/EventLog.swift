@@ -1,0 +1,594 @@
+import CLMDB
+public import ReconCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What went wrong in the store, with enough said to act on it.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// The input was rejected; nothing of its batch was stored.
+        case badInput
+        /// A known id arrived with a different body.
+        case conflict
+        /// Stored bytes failed their checksum or did not decode.
+        case corrupt
+        /// The folder was written by a newer version of Recon.
+        case unsupportedVersion
+        /// The folder cannot be opened or written (permissions, disk, limits).
+        case storage
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// The input line or the seq the error is about, when there is one.
+    public var line: Int?
+    public var seq: UInt64?
+
+    public init(_ kind: Kind, _ message: String, line: Int? = nil, seq: UInt64? = nil) {
+        self.kind = kind
+        self.message = message
+        self.line = line
+        self.seq = seq
+    }
+
+    public var description: String { message }
+
+    static func lmdb(_ error: LMDBError) -> StoreError {
+        switch error.code {
+        case MDB_MAP_FULL: return StoreError(.storage, "\(error.context): the log is full (\(error.message))")
+        case MDB_READERS_FULL:
+            return StoreError(.storage, "\(error.context): too many concurrent readers (\(error.message)); close other recon processes")
+        case EACCES, EROFS:
+            return StoreError(.storage, "\(error.context): permission denied; the data folder is read-only or not yours")
+        case ENOSPC:
+            return StoreError(.storage, "\(error.context): no space left on the device; nothing of the batch was stored")
+        case EFBIG:
+            return StoreError(.storage, "\(error.context): file size limit reached; nothing of the batch was stored")
+        default: return StoreError(.storage, error.description)
+        }
+    }
+}
+
+/// One event to append, with where it came from for error messages.
+public struct AppendInput: Sendable {
+    public var event: Event
+    /// Kept when importing another log's export; must not go back in time.
+    public var ingestMs: Int64?
+    /// 1-based input line, for messages.
+    public var line: Int
+
+    public init(event: Event, ingestMs: Int64? = nil, line: Int) {
+        self.event = event
+        self.ingestMs = ingestMs
+        self.line = line
+    }
+}
+
+/// The outcome of one batch.
+public struct AppendResult: Sendable, Equatable {
+    /// Each input's seq: new, or the original one for a duplicate.
+    public var seqs: [UInt64]
+    /// Whether each input was a duplicate of an event already known.
+    public var duplicate: [Bool]
+    public var appended: Int
+    public var duplicates: Int
+    /// First and last seq written by this batch; nil when nothing new was written.
+    public var firstSeq: UInt64?
+    public var lastSeq: UInt64?
+
+    public init(seqs: [UInt64] = [], duplicate: [Bool] = [], appended: Int = 0, duplicates: Int = 0,
+                firstSeq: UInt64? = nil, lastSeq: UInt64? = nil) {
+        self.seqs = seqs
+        self.duplicate = duplicate
+        self.appended = appended
+        self.duplicates = duplicates
+        self.firstSeq = firstSeq
+        self.lastSeq = lastSeq
+    }
+}
+
+/// Knobs of the log; defaults suit a laptop and a server alike.
+public struct EventLogOptions: Sendable {
+    /// Initial map size; the file is sparse, so this costs no disk up front.
+    public var mapSizeBytes: Int = 1 << 30
+    /// The map doubles on `MDB_MAP_FULL` up to this size, then appends fail.
+    public var maxMapSizeBytes: Int = 1 << 40
+    public var readOnly = false
+    /// Fsync on every commit. Off only for benchmarks of the non-durable path.
+    public var durable = true
+
+    public init() {}
+}
+
+/// The append-only event log: seq-keyed records in LMDB plus an id index.
+///
+/// Tables: `events` (big-endian seq → record), `ids` (id → seq + body hash),
+/// `meta` (format version), `checkpoints` (derived projections, see
+/// ``CheckpointStore``). One writer at a time (LMDB's lock across processes,
+/// a mutex within one), any number of readers.
+public final class EventLog: @unchecked Sendable {
+    /// The record format this build writes; folders with a larger one are refused.
+    public static let formatVersion: UInt8 = 1
+
+    let env: LMDBEnvironment
+    let events: MDB_dbi
+    let ids: MDB_dbi
+    let meta: MDB_dbi
+    let checkpoints: MDB_dbi
+    public let path: String
+    private let writer = Mutex()
+
+    /// Opens (creating if needed) the log in `directory`.
+    public init(directory: String, options: EventLogOptions = EventLogOptions()) throws(StoreError) {
+        path = directory
+        if !options.readOnly {
+            try Self.makeDirectory(directory)
+        }
+        var envOptions = LMDBEnvironment.Options(mapSizeBytes: options.mapSizeBytes, maxMapSizeBytes: options.maxMapSizeBytes)
+        envOptions.readOnly = options.readOnly
+        do {
+            env = try LMDBEnvironment(path: directory, options: envOptions)
+            if !options.durable { mdb_env_set_flags(env.handle, UInt32(MDB_NOSYNC), 1) }
+            let txn = try LMDBTransaction(env, readOnly: options.readOnly)
+            let create = !options.readOnly
+            events = try txn.openDatabase("events", create: create)
+            ids = try txn.openDatabase("ids", create: create)
+            meta = try txn.openDatabase("meta", create: create)
+            checkpoints = try txn.openDatabase("checkpoints", create: create)
+            let key = Array("format".utf8)
+            let stored: UInt8? = try key.withUnsafeBytes { k in try txn.get(meta, key: k) { $0.first ?? 0 } }
+            if let stored, stored > Self.formatVersion {
+                txn.abort()
+                throw StoreError(.unsupportedVersion,
+                                 "the data folder \(directory) was written with log format \(stored); this recon reads up to \(Self.formatVersion). Upgrade recon.")
+            }
+            if stored == nil && !options.readOnly {
+                try key.withUnsafeBytes { k in
+                    try [Self.formatVersion].withUnsafeBytes { v in try txn.put(meta, key: k, value: v, flags: 0) }
+                }
+            }
+            // Committing (even a read-only transaction) keeps the table handles
+            // open for the environment's life; aborting would close them.
+            try txn.commit()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as LMDBError {
+            if error.code == ENOENT {
+                throw StoreError(.storage, "no log at \(directory) (create one with `recon append`)")
+            }
+            throw StoreError.lmdb(error)
+        } catch {
+            throw StoreError(.storage, "\(error)")
+        }
+    }
+
+    private static func makeDirectory(_ path: String) throws(StoreError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw StoreError(.storage, "cannot create \(current): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    // MARK: Appending
+
+    /// Appends a batch in one write transaction: all of it, or (on any error) none.
+    ///
+    /// A re-sent identical event is a duplicate that returns its original seq; the
+    /// same id with a different body rejects the whole batch.
+    public func append(_ inputs: [AppendInput], now: () -> Int64 = wallClockMs) throws(StoreError) -> AppendResult {
+        // Encode outside the lock: it is the costly part and needs no shared state.
+        let encoded = inputs.map { EncodedInput($0) }
+        return try writer.withLock { () throws(StoreError) -> AppendResult in
+            while true {
+                do {
+                    return try env.resizeLock.withReadLock { () throws -> AppendResult in
+                        try appendLocked(encoded, now: now)
+                    }
+                } catch let error as LMDBError where error.code == MDB_MAP_FULL {
+                    do {
+                        try env.grow()
+                    } catch let growError as LMDBError {
+                        throw StoreError.lmdb(growError)
+                    } catch {
+                        throw StoreError(.storage, "\(error)")
+                    }
+                } catch let error as LMDBError {
+                    throw StoreError.lmdb(error)
+                } catch let error as StoreError {
+                    throw error
+                } catch {
+                    throw StoreError(.storage, "\(error)")
+                }
+            }
+        }
+    }
+
+    private struct EncodedInput {
+        let input: AppendInput
+        let content: [UInt8]
+        let bodyHash: UInt64
+        let idBytes: [UInt8]
+
+        init(_ input: AppendInput) {
+            self.input = input
+            content = EventCodec.encode(input.event)
+            bodyHash = FNV1a64.hash(content)
+            idBytes = Array(input.event.id.utf8)
+        }
+    }
+
+    private func appendLocked(_ batch: [EncodedInput], now: () -> Int64) throws -> AppendResult {
+        let txn = try LMDBTransaction(env, readOnly: false)
+        let tail = try readTail(txn)
+        var lastSeq = tail.seq
+        var lastIngest = tail.ingestMs
+        var chain = tail.chain
+        let clock = now()
+        var result = AppendResult(seqs: [], duplicate: [], appended: 0, duplicates: 0, firstSeq: nil, lastSeq: nil)
+        result.seqs.reserveCapacity(batch.count)
+        result.duplicate.reserveCapacity(batch.count)
+        // New ids of this batch: a repeat inside one batch is judged like one across batches.
+        var fresh: [String: (seq: UInt64, index: Int)] = [:]
+        var record = ByteWriter(capacity: 512)
+        var indexValue = [UInt8](repeating: 0, count: 16)
+
+        for (index, item) in batch.enumerated() {
+            if let known = fresh[item.input.event.id] {
+                let original = batch[known.index]
+                guard original.bodyHash == item.bodyHash && original.content == item.content else {
+                    throw conflict(item.input, seq: known.seq)
+                }
+                result.seqs.append(known.seq)
+                result.duplicate.append(true)
+                result.duplicates += 1
+                continue
+            }
+            let existing: (seq: UInt64, hash: UInt64)? = try item.idBytes.withUnsafeBytes { k in
+                try txn.get(ids, key: k) { v in (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[0..<8])),
+                                                UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[8..<16]))) }
+            }
+            if let existing {
+                let same = try existing.hash == item.bodyHash && storedContent(txn, seq: existing.seq) == item.content
+                guard same else { throw conflict(item.input, seq: existing.seq) }
+                result.seqs.append(existing.seq)
+                result.duplicate.append(true)
+                result.duplicates += 1
+                continue
+            }
+            if let provided = item.input.ingestMs {
+                guard provided >= lastIngest else {
+                    throw StoreError(.badInput, "line \(item.input.line): field \"ingest_ms\": \(provided) is before the log's last ingest time \(lastIngest); imported history must keep its order",
+                                     line: item.input.line)
+                }
+                lastIngest = provided
+            } else {
+                lastIngest = max(lastIngest, clock)
+            }
+            lastSeq += 1
+            chain = FNV1a64.hash(item.content, seed: chain ^ 0x9E37_79B9_7F4A_7C15)
+            record.bytes.removeAll(keepingCapacity: true)
+            LogRecord.write(content: item.content, chain: chain, ingestMs: lastIngest, into: &record)
+            let key = lastSeq.bigEndianBytes
+            try key.withUnsafeBytes { k in
+                try record.bytes.withUnsafeBytes { v in try txn.put(events, key: k, value: v, flags: MDB_APPEND) }
+            }
+            writeIndexValue(&indexValue, seq: lastSeq, hash: item.bodyHash)
+            try item.idBytes.withUnsafeBytes { k in
+                try indexValue.withUnsafeBytes { v in try txn.put(ids, key: k, value: v, flags: MDB_NOOVERWRITE) }
+            }
+            fresh[item.input.event.id] = (lastSeq, index)
+            result.seqs.append(lastSeq)
+            result.duplicate.append(false)
+            result.appended += 1
+            if result.firstSeq == nil { result.firstSeq = lastSeq }
+            result.lastSeq = lastSeq
+        }
+        if result.appended == 0 {
+            txn.abort()
+        } else {
+            try txn.commit()
+        }
+        return result
+    }
+
+    private func writeIndexValue(_ buffer: inout [UInt8], seq: UInt64, hash: UInt64) {
+        for k in 0..<8 {
+            buffer[k] = UInt8(truncatingIfNeeded: seq >> UInt64(56 - 8 * k))
+            buffer[8 + k] = UInt8(truncatingIfNeeded: hash >> UInt64(56 - 8 * k))
+        }
+    }
+
+    private func conflict(_ input: AppendInput, seq: UInt64) -> StoreError {
+        StoreError(.conflict, "line \(input.line): field \"id\": \"\(input.event.id)\" is already in the log at seq \(seq) with a different body; nothing of this batch was stored",
+                   line: input.line, seq: seq)
+    }
+
+    private struct Tail {
+        var seq: UInt64 = 0
+        var ingestMs: Int64 = 0
+        var chain: UInt64 = FNV1a64.offsetBasis
+    }
+
+    private func readTail(_ txn: borrowing LMDBTransaction) throws -> Tail {
+        let cursor = try LMDBCursor(txn, events)
+        guard let last = try cursor.move(MDB_LAST) else { return Tail() }
+        let seq = UInt64(bigEndianBytes: last.key)
+        let header = try LogRecord.header(last.value, seq: seq)
+        return Tail(seq: seq, ingestMs: header.ingestMs, chain: header.chain)
+    }
+
+    private func storedContent(_ txn: borrowing LMDBTransaction, seq: UInt64) throws -> [UInt8] {
+        let key = seq.bigEndianBytes
+        let content: [UInt8]? = try key.withUnsafeBytes { k in
+            try txn.get(events, key: k) { v in
+                let header = try LogRecord.header(v, seq: seq)
+                return Array(v[header.contentOffset...])
+            }
+        }
+        guard let content else { throw StoreError(.corrupt, "the id index points at seq \(seq), which is missing", seq: seq) }
+        return content
+    }
+
+    // MARK: Reading
+
+    /// Runs `body` inside one read transaction (a consistent snapshot of the log).
+    public func read<R>(_ body: (LogReader) throws -> R) throws -> R {
+        try env.resizeLock.withReadLock { () throws -> R in
+            let txn = try LMDBTransaction(env, readOnly: true)
+            let reader = LogReader(log: self, txn: txn.handle)
+            defer { withExtendedLifetime(reader) {} }
+            let result = try body(reader)
+            txn.abort()
+            return result
+        }
+    }
+
+    /// The last seq, 0 for an empty log.
+    public func lastSeq() throws(StoreError) -> UInt64 {
+        do {
+            return try read { try $0.lastSeq() }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.storage, "\(error)")
+        }
+    }
+
+    /// The event at `seq`, nil past the end.
+    public func event(at seq: UInt64) throws -> LoggedEvent? {
+        try read { try $0.event(at: seq) }
+    }
+
+    /// Calls `body` for each event in `[from, to]` in seq order until it returns false.
+    public func scan(from: UInt64 = 1, to: UInt64 = .max, _ body: (LoggedEvent) throws -> Bool) throws {
+        try read { try $0.scan(from: from, to: to, body) }
+    }
+
+    /// Clears reader slots left by killed processes; returns how many it cleared.
+    @discardableResult
+    public func clearStaleReaders() -> Int { env.clearStaleReaders() }
+
+    /// The current map size in bytes (it grows on demand).
+    public var mapSizeBytes: Int { env.mapSizeBytes }
+}
+
+/// The wall clock in milliseconds: the store's one clock, for `ingest_ms`.
+public func wallClockMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+/// Reads inside one read transaction; valid only inside ``EventLog/read(_:)``.
+public final class LogReader {
+    let log: EventLog
+    let txn: OpaquePointer
+
+    init(log: EventLog, txn: OpaquePointer) {
+        self.log = log
+        self.txn = txn
+    }
+
+    private func cursor(_ dbi: MDB_dbi) throws(LMDBError) -> OpaquePointer {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, dbi, &cursor), "opening a cursor")
+        return cursor!
+    }
+
+    public func lastSeq() throws -> UInt64 {
+        let c = try cursor(log.events)
+        defer { mdb_cursor_close(c) }
+        var k = MDB_val(), v = MDB_val()
+        let code = mdb_cursor_get(c, &k, &v, MDB_LAST)
+        if code == MDB_NOTFOUND { return 0 }
+        try check(code, "reading the last record")
+        return UInt64(bigEndianBytes: UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size))
+    }
+
+    /// The raw record bytes at `seq`, valid only inside `body`.
+    public func withRecord<R>(at seq: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        var keyValue = seq.bigEndian
+        var v = MDB_val()
+        let code = withUnsafeMutableBytes(of: &keyValue) { key in
+            var k = MDB_val(mv_size: 8, mv_data: key.baseAddress)
+            return mdb_get(txn, log.events, &k, &v)
+        }
+        if code == MDB_NOTFOUND { return nil }
+        try check(code, "reading seq \(seq)")
+        return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    public func event(at seq: UInt64) throws -> LoggedEvent? {
+        try withRecord(at: seq) { try LogRecord.decode($0, seq: seq) }
+    }
+
+    /// The ingest time of `seq` (reads only the record header).
+    public func ingestMs(at seq: UInt64) throws -> Int64? {
+        try withRecord(at: seq) { try LogRecord.header($0, seq: seq).ingestMs }
+    }
+
+    /// The content chain hash at `seq` (0 → the empty log's seed): it identifies the
+    /// log's content up to and including that seq.
+    public func chainHash(at seq: UInt64) throws -> UInt64 {
+        if seq == 0 { return FNV1a64.offsetBasis }
+        guard let chain = try withRecord(at: seq, { try LogRecord.header($0, seq: seq).chain }) else {
+            throw StoreError(.badInput, "seq \(seq) is past the end of the log")
+        }
+        return chain
+    }
+
+    /// The largest seq whose `ingest_ms` ≤ `timeMs` (0 if none): "what the log knew at T".
+    /// Binary search over record headers: ingest times never decrease.
+    public func seq(atIngestMs timeMs: Int64) throws -> UInt64 {
+        var low: UInt64 = 0
+        var high = try lastSeq()
+        while low < high {
+            let mid = low + (high - low + 1) / 2
+            guard let ingest = try ingestMs(at: mid) else { break }
+            if ingest <= timeMs { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+
+    /// Decoded events in `[from, to]`, in order, until `body` returns false.
+    public func scan(from: UInt64, to: UInt64 = .max, _ body: (LoggedEvent) throws -> Bool) throws {
+        try scanRaw(from: from, to: to) { seq, bytes in try body(try LogRecord.decode(bytes, seq: seq)) }
+    }
+
+    /// Raw records in `[from, to]`; the bytes are valid only inside `body`.
+    public func scanRaw(from: UInt64, to: UInt64 = .max, _ body: (UInt64, UnsafeRawBufferPointer) throws -> Bool) throws {
+        guard from <= to else { return }
+        let c = try cursor(log.events)
+        defer { mdb_cursor_close(c) }
+        var keyValue = max(from, 1).bigEndian
+        var k = MDB_val()
+        var v = MDB_val()
+        var code = withUnsafeMutableBytes(of: &keyValue) { key in
+            k = MDB_val(mv_size: 8, mv_data: key.baseAddress)
+            // On success LMDB points k at its own copy of the key, so keyValue may go.
+            return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
+        }
+        while code == 0 {
+            let seq = UInt64(bigEndianBytes: UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size))
+            if seq > to { return }
+            guard try body(seq, UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) else { return }
+            code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
+        }
+        if code != MDB_NOTFOUND { try check(code, "scanning the log") }
+    }
+
+    /// The id index entry for `id`: its seq and body hash.
+    public func indexEntry(id: String) throws -> (seq: UInt64, hash: UInt64)? {
+        let key = Array(id.utf8)
+        return try key.withUnsafeBytes { kb in
+            var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
+            var v = MDB_val()
+            let code = mdb_get(txn, log.ids, &k, &v)
+            if code == MDB_NOTFOUND { return nil }
+            try check(code, "reading the id index")
+            let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+            guard value.count == 16 else { throw StoreError(.corrupt, "id index entry for \"\(id)\" has \(value.count) bytes, expected 16") }
+            return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: value[0..<8])),
+                    UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: value[8..<16])))
+        }
+    }
+
+    /// How many entries the id index holds.
+    public func indexCount() throws -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(txn, log.ids, &stat), "mdb_stat")
+        return stat.ms_entries
+    }
+
+    /// Every id index entry, in key order.
+    public func scanIndex(_ body: (String, UInt64) throws -> Void) throws {
+        let c = try cursor(log.ids)
+        defer { mdb_cursor_close(c) }
+        var k = MDB_val(), v = MDB_val()
+        var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
+        while code == 0 {
+            let id = String(decoding: UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size), as: UTF8.self)
+            let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+            let seq = value.count >= 8 ? UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: value[0..<8])) : 0
+            try body(id, seq)
+            code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
+        }
+        if code != MDB_NOTFOUND { try check(code, "scanning the id index") }
+    }
+}
+
+/// The stored record: a header around the codec's content bytes.
+///
+/// `version:u8 crc32c:u32le chain:u64le ingest_ms:svarint content…`, where the
+/// CRC covers everything after itself, and `chain` hashes the content of every
+/// record up to this one (not `ingest_ms`), so two logs with the same events in
+/// the same order have the same chain whatever their import times.
+public enum LogRecord {
+    static let crcOffset = 1
+    static let chainOffset = 5
+
+    public struct Header {
+        public var version: UInt8
+        public var chain: UInt64
+        public var ingestMs: Int64
+        public var contentOffset: Int
+    }
+
+    static func write(content: [UInt8], chain: UInt64, ingestMs: Int64, into w: inout ByteWriter) {
+        w.u8(EventLog.formatVersion)
+        w.u32le(0)
+        w.u64le(chain)
+        w.svarint(ingestMs)
+        w.bytes.append(contentsOf: content)
+        let crc = w.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[chainOffset...])) }
+        for k in 0..<4 { w.bytes[crcOffset + k] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * k)) }
+    }
+
+    /// Parses the header, checking version (not the CRC; see ``verifyChecksum``).
+    public static func header(_ bytes: UnsafeRawBufferPointer, seq: UInt64) throws(StoreError) -> Header {
+        var r = ByteReader(bytes)
+        do {
+            let version = try r.u8()
+            guard version >= 1 && version <= EventLog.formatVersion else {
+                throw StoreError(.unsupportedVersion, "seq \(seq): record format \(version) is newer than this recon reads (\(EventLog.formatVersion))", seq: seq)
+            }
+            _ = try r.u32le()
+            let chain = try r.u64le()
+            let ingest = try r.svarint()
+            return Header(version: version, chain: chain, ingestMs: ingest, contentOffset: r.offset)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.corrupt, "seq \(seq): \(error)", seq: seq)
+        }
+    }
+
+    /// True when the stored CRC32C matches the bytes.
+    public static func verifyChecksum(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count > chainOffset else { return false }
+        var stored: UInt32 = 0
+        for k in 0..<4 { stored |= UInt32(bytes[crcOffset + k]) << UInt32(8 * k) }
+        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[chainOffset...])) == stored
+    }
+
+    /// Decodes a record, checking its checksum first: a damaged record fails
+    /// loudly with its seq, never returns wrong data.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, seq: UInt64) throws(StoreError) -> LoggedEvent {
+        guard verifyChecksum(bytes) else {
+            throw StoreError(.corrupt, "seq \(seq): checksum mismatch; the record is damaged (run `recon verify`)", seq: seq)
+        }
+        let header = try header(bytes, seq: seq)
+        var r = ByteReader(bytes, offset: header.contentOffset)
+        do {
+            let event = try EventCodec.decode(&r)
+            guard r.remaining == 0 else { throw CodecError.malformed("\(r.remaining) trailing bytes") }
+            return LoggedEvent(seq: seq, ingestMs: header.ingestMs, event: event)
+        } catch {
+            throw StoreError(.corrupt, "seq \(seq): \(error)", seq: seq)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import ReconCore
+import ReconStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BenchAppendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append throughput: raw LMDB vs engine vs NDJSON import.",
+        discussion: """
+            On the same generated events, for each batch size: raw LMDB MDB_APPEND of \
+            the encoded records (baseline), engine append of decoded events (encode + \
+            id index + put), and NDJSON import end to end (parse + decode + append); \
+            plus the JSON decoder alone. All commits are durable (fsync).
+            """
+    )
+
+    @Option(help: "Events per measurement at batch sizes 100 and 10000.")
+    var events = 200_000
+
+    @Option(help: "Events at batch size 1 (one fsync each; keep small).")
+    var singleEvents = 500
+
+    @Option(help: "Generator seed.")
+    var seed: UInt64 = 7
+
+    @Option(help: "Scratch folder (deleted afterwards).")
+    var scratch = "/tmp/recon-bench-append"
+
+    func run() throws {
+        var options = GeneratorOptions()
+        options.events = events
+        options.seed = seed
+        options.symbols = 50
+        let all = SyntheticGenerator(options: options).all()
+        let ndjson = all.map { String(decoding: $0.jsonObject(), as: UTF8.self) }.joined(separator: "\n").utf8.map { $0 }
+        print("recon bench append: \(events) events (\(singleEvents) at batch 1), \(ndjson.count / max(events, 1)) bytes/event as NDJSON")
+
+        // The decoder alone.
+        let decodeStart = monotonicSeconds()
+        let decoded = try ndjson.withUnsafeBytes { try NDJSON.decode($0) }
+        let decodeSeconds = monotonicSeconds() - decodeStart
+        print(row("json decode only", decoded.count, decodeSeconds, baseline: nil))
+
+        for batch in [1, 100, 10_000] {
+            let count = batch == 1 ? min(singleEvents, events) : events
+            let slice = Array(all.prefix(count))
+            let records = slice.map { EventLog.recordBytes(for: $0, ingestMs: 1_763_000_000_000) }
+            removeTree(scratch)
+            let raw = try RawLMDBBaseline.append(records: records, batchSize: batch, directory: scratch + "/raw")
+            let inputs = slice.enumerated().map { AppendInput(event: $1, line: $0 + 1) }
+            let log = try EventLog(directory: scratch + "/engine")
+            let engineStart = monotonicSeconds()
+            var index = 0
+            while index < inputs.count {
+                let end = min(index + batch, inputs.count)
+                _ = try log.append(Array(inputs[index..<end]))
+                index = end
+            }
+            let engine = monotonicSeconds() - engineStart
+
+            let importLog = try EventLog(directory: scratch + "/import")
+            let lines = ndjson.split(separator: 0x0A, omittingEmptySubsequences: true).prefix(count)
+            let importStart = monotonicSeconds()
+            var pending: [AppendInput] = []
+            pending.reserveCapacity(batch)
+            var lineNumber = 0
+            for line in lines {
+                lineNumber += 1
+                let event = try line.withUnsafeBufferPointer { try Event.decode(line: lineNumber, text: $0) }
+                pending.append(AppendInput(event: event.event, line: lineNumber))
+                if pending.count == batch {
+                    _ = try importLog.append(pending)
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+            if !pending.isEmpty { _ = try importLog.append(pending) }
+            let imported = monotonicSeconds() - importStart
+
+            print("batch \(batch):")
+            print(row("  raw LMDB MDB_APPEND (baseline)", count, raw, baseline: raw))
+            print(row("  engine append", count, engine, baseline: raw))
+            print(row("  NDJSON import end to end", count, imported, baseline: raw))
+        }
+        removeTree(scratch)
+    }
+
+    private func row(_ label: String, _ count: Int, _ seconds: Double, baseline: Double?) -> String {
+        let rate = Double(count) / seconds
+        var text = label.padding(toLength: 36, withPad: " ", startingAt: 0)
+        text += String(format: "%12.0f events/s", rate)
+        if let baseline { text += String(format: "   %.2fx baseline", baseline / seconds) }
+        return text
+    }
+}
+
+/// Removes a folder tree (scratch data of benchmarks and demos).
+func removeTree(_ path: String) {
+    guard !path.isEmpty, path != "/" else { return }
+    try? FileManager.default.removeItem(atPath: path)
+}

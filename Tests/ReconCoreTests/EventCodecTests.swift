@@ -1,0 +1,45 @@
+import Testing
+@testable import ReconCore
+
+@Suite struct EventCodecTests {
+    /// Random events of every type survive the binary codec unchanged.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func roundTrip(seed: UInt64) throws {
+        for event in RandomEvents.sample(seed: seed, count: 1_000) {
+            let bytes = EventCodec.encode(event)
+            let decoded = try bytes.withUnsafeBytes { raw -> Event in
+                var r = ByteReader(raw)
+                let e = try EventCodec.decode(&r)
+                #expect(r.remaining == 0)
+                return e
+            }
+            #expect(decoded == event)
+        }
+    }
+
+    /// Every truncation of an encoding fails with an error, never a crash.
+    @Test func truncationsFailCleanly() {
+        for event in RandomEvents.sample(seed: 9, count: 60) {
+            let bytes = EventCodec.encode(event)
+            for cut in 0..<bytes.count {
+                let prefix = Array(bytes[0..<cut])
+                let result = prefix.withUnsafeBytes { raw -> Bool in
+                    var r = ByteReader(raw)
+                    return (try? EventCodec.decode(&r)) != nil && r.remaining == 0
+                }
+                #expect(!result || cut == bytes.count)
+            }
+        }
+    }
+
+    @Test func crc32cKnownVector() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+    }
+
+    @Test func sha256KnownVectors() {
+        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(String(repeating: "a", count: 1000)).hasPrefix("41edece42d63e8d9bf515a9ba6932e1c"))
+    }
+}

@@ -1,0 +1,96 @@
+import Testing
+@testable import ReconCore
+
+@Suite struct ExactDecimalTests {
+    @Test(arguments: [
+        ("0.001", "0.001"), ("1.50", "1.5"), ("-0", "0"), ("0.000", "0"), ("65000.5", "65000.5"),
+        ("-12.340", "-12.34"), ("100", "100"), ("0.4000000000000001", "0.4000000000000001"),
+    ])
+    func canonicalText(input: String, expected: String) throws {
+        let value = try #require(ExactDecimal(input))
+        #expect(value.description == expected)
+    }
+
+    @Test(arguments: [
+        ("1e-3", "0.001"), ("3.36e-7", "0.000000336"), ("1.5E+2", "150"), ("1500e-2", "15"), ("-2.5e1", "-25"),
+    ])
+    func jsonNumbersWithExponent(input: String, expected: String) throws {
+        var text = input
+        let value = try text.withUTF8 { try ExactDecimal.parse($0, allowExponent: true) }
+        #expect(value.description == expected)
+    }
+
+    @Test(arguments: ["", "-", "1.", ".5", "01", "1e5", "NaN", "Infinity", "+1", "1..2", "0x10", " 1", "1 "])
+    func rejectsBadText(input: String) {
+        #expect(ExactDecimal(input) == nil)
+    }
+
+    @Test func rejectsValuesThatCannotBeHeldExactly() {
+        var huge = "1e400"
+        #expect(throws: ExactDecimal.ParseError.tooLarge) { try huge.withUTF8 { try ExactDecimal.parse($0, allowExponent: true) } }
+        var tiny = "1e-400"
+        #expect(throws: ExactDecimal.ParseError.tooPrecise) { try tiny.withUTF8 { try ExactDecimal.parse($0, allowExponent: true) } }
+        #expect(ExactDecimal("0." + String(repeating: "1", count: 19)) == nil)
+        #expect(ExactDecimal(String(repeating: "9", count: 21)) == nil)
+        #expect(ExactDecimal(String(repeating: "9", count: 20)) != nil)
+    }
+
+    @Test func exactArithmetic() {
+        let a: ExactDecimal = "0.1"
+        let b: ExactDecimal = "0.2"
+        #expect(a + b == "0.3")
+        #expect(("65000.5" as ExactDecimal) * "0.01" == "650.005")
+        #expect(("1" as ExactDecimal) - "0.999" == "0.001")
+        #expect(("1.50" as ExactDecimal) == "1.5")
+        #expect(("1.50" as ExactDecimal).hashValue == ("1.5" as ExactDecimal).hashValue)
+        #expect(("-0.5" as ExactDecimal) < "0.25")
+    }
+
+    @Test(arguments: [
+        ("1", "3", 4, "0.3333"), ("2", "3", 4, "0.6667"), ("-2", "3", 4, "-0.6667"),
+        ("1", "8", 2, "0.12"), ("3", "8", 2, "0.38"), ("5", "2", 0, "2"), ("7", "2", 0, "4"), ("10", "4", 0, "2"),
+    ])
+    func divisionRoundsHalfEven(a: String, b: String, scale: Int, expected: String) {
+        #expect(ExactDecimal(a)!.divided(by: ExactDecimal(b)!, scale: scale) == ExactDecimal(expected)!)
+    }
+
+    @Test(arguments: [("2.5", 0, "2"), ("3.5", 0, "4"), ("-2.5", 0, "-2"), ("1.005", 2, "1"), ("1.015", 2, "1.02"), ("1.2345", 3, "1.234")])
+    func roundingHalfEven(value: String, scale: Int, expected: String) {
+        #expect(ExactDecimal(value)!.rounded(scale: scale) == ExactDecimal(expected)!)
+    }
+
+    /// Random values within the input limits obey the algebraic laws exactly.
+    @Test func algebraicLawsOnRandomValues() {
+        var rng = SeededRandom(seed: 42)
+        for _ in 0..<2_000 {
+            let a = randomDecimal(&rng), b = randomDecimal(&rng), c = randomDecimal(&rng)
+            #expect(a + b == b + a)
+            #expect((a + b) + c == a + (b + c))
+            #expect(a * b == b * a)
+            #expect(a * (b + c) == a * b + a * c)
+            #expect(a - a == .zero)
+            #expect(a + .zero == a)
+            #expect((a < b) == (b > a))
+            #expect(ExactDecimal.compare(a, b) == -ExactDecimal.compare(b, a))
+        }
+    }
+
+    /// Text round trip: parse(format(x)) == x, and format is canonical.
+    @Test func textRoundTripOnRandomValues() throws {
+        var rng = SeededRandom(seed: 7)
+        for _ in 0..<5_000 {
+            let a = randomDecimal(&rng)
+            let text = a.description
+            let back = try #require(ExactDecimal(text))
+            #expect(back == a)
+            #expect(back.description == text)
+            #expect(!text.contains("e"))
+        }
+    }
+
+    func randomDecimal(_ rng: inout SeededRandom) -> ExactDecimal {
+        let scale = rng.below(9)
+        let magnitude = Int128(rng.next() % 1_000_000_000_000)
+        return ExactDecimal(significand: rng.chance(30) ? -magnitude : magnitude, scale: scale)
+    }
+}
