@@ -27,6 +27,12 @@ public struct PerpPosition: Sendable, Equatable {
 
     public var isFlat: Bool { qty.isZero }
 
+    /// Sets the stored state directly (checkpoint decoding).
+    mutating func restore(qty: ExactDecimal, cost: ExactDecimal) {
+        self.qty = qty
+        self.cost = cost
+    }
+
     /// Average entry price, or 0 when flat.
     public var entryPrice: ExactDecimal {
         qty.isZero ? .zero : cost.divided(by: qty.magnitude, scale: Self.entryPriceScale)

@@ -1,0 +1,398 @@
+/// The binary form of an account projection, for checkpoints.
+///
+/// Checkpoints are derived data: a checkpoint that fails to decode (older layout,
+/// damage) is skipped and the projection is rebuilt from the log. Keys are written
+/// sorted, so the same projection always gives the same bytes.
+extension AccountProjection {
+    /// Bumped whenever the layout below changes; older checkpoints are ignored.
+    public static let checkpointVersion: UInt8 = 1
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 4096)
+        w.u8(Self.checkpointVersion)
+        w.string(account)
+        w.optional(venue) { w, v in w.string(v) }
+        w.varint(lastSeq)
+        local.encode(into: &w)
+        remote.encode(into: &w)
+        w.sortedMap(fillIssues) { w, v in w.string(v.rawValue) }
+        w.sortedMap(awaitingHistory) { w, v in w.svarint(v) }
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> AccountProjection {
+        var r = ByteReader(bytes)
+        guard try r.u8() == checkpointVersion else { throw .malformed("checkpoint layout version") }
+        var p = AccountProjection(account: try r.string())
+        p.venue = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.string() }
+        p.lastSeq = try r.varint()
+        p.local = try LocalProjection.decode(&r)
+        p.remote = try RemoteProjection.decode(&r)
+        p.fillIssues = try r.map { (r: inout ByteReader) throws(CodecError) in
+            guard let issue = FillIssue(rawValue: try r.string()) else { throw .malformed("fill issue") }
+            return issue
+        }
+        p.awaitingHistory = try r.map { (r: inout ByteReader) throws(CodecError) in try r.svarint() }
+        guard r.remaining == 0 else { throw .malformed("trailing bytes in checkpoint") }
+        return p
+    }
+}
+
+extension LocalProjection {
+    func encode(into w: inout ByteWriter) {
+        w.sortedMap(instruments) { w, s in
+            w.string(s.instrument.symbol)
+            w.u8(s.instrument.kind == .spot ? 0 : 1)
+            w.string(s.instrument.base)
+            w.string(s.instrument.quote)
+            w.decimal(s.instrument.contractSize)
+            w.varint(s.seq)
+        }
+        w.sortedMap(openOrders) { w, o in
+            w.string(o.orderId)
+            w.string(o.symbol)
+            w.side(o.side)
+            w.decimal(o.qty)
+            w.optional(o.price) { w, v in w.decimal(v) }
+            w.u8(o.orderType == .limit ? 0 : 1)
+            w.u8((o.postOnly ? 1 : 0) | (o.reduceOnly ? 2 : 0))
+            w.decimal(o.filled)
+            w.varint(o.submittedSeq)
+            w.svarint(o.submittedTsMs)
+            w.varint(o.lastSeq)
+        }
+        w.sortedMap(closedOrders) { w, o in
+            w.string(o.status.rawValue)
+            w.string(o.symbol)
+            w.decimal(o.qty)
+            w.decimal(o.filled)
+            w.varint(o.closedSeq)
+        }
+        w.sortedMap(positions) { w, p in
+            w.string(p.symbol)
+            w.decimal(p.position.qty)
+            w.decimal(p.position.cost)
+            w.string(p.settlementAsset)
+            w.decimal(p.realizedPnl)
+            w.varint(p.firstSeq)
+            w.varint(p.lastSeq)
+            w.varint(UInt64(p.fillCount))
+            w.u8(p.synthetic ? 1 : 0)
+            w.optional(p.tripEntryTsMs) { w, v in w.svarint(v) }
+            w.varint(p.tripOpenSeq)
+            w.decimal(p.tripFees)
+            w.decimal(p.tripRealized)
+            w.decimal(p.tripEntryPrice)
+            w.decimal(p.tripMaxQty)
+            w.decimal(p.tripExitNotional)
+            w.decimal(p.tripExitQty)
+        }
+        w.sortedMap(balances) { w, b in
+            w.decimal(b.amount)
+            w.varint(b.lastSeq)
+            w.u8(b.synthetic ? 1 : 0)
+        }
+        w.sortedMap(fills) { w, f in
+            w.fill(f.record)
+            w.varint(f.seq)
+            w.svarint(f.tsMs)
+            w.u8(f.synthetic ? 1 : 0)
+        }
+        w.sortedMap(settledFills) { w, d in
+            w.u64le(d.contentHash)
+            w.u64le(d.contentHashWithoutFee)
+            w.varint(d.seq)
+            w.svarint(d.tsMs)
+            w.u8(d.synthetic ? 1 : 0)
+        }
+        w.list(fees.keys.sorted()) { w, key in
+            let a = fees[key]!
+            w.string(key.symbol)
+            w.u8(key.liquidity == .maker ? 0 : 1)
+            w.varint(UInt64(a.count))
+            w.decimal(a.notional)
+            w.decimal(a.feeSum)
+            w.decimal(a.charged)
+            w.decimal(a.rebated)
+            w.varint(UInt64(a.otherAssetFees))
+            w.varint(a.firstSeq)
+            w.varint(a.lastSeq)
+            w.string(a.firstFillId)
+        }
+        w.list(findings) { w, f in
+            w.string(f.kind.rawValue)
+            w.varint(f.seq)
+            w.string(f.fillId)
+            w.string(f.orderId)
+            w.string(f.symbol)
+            w.string(f.local)
+            w.string(f.other)
+            w.varint(f.firstSeq)
+        }
+        w.list(closedPositions) { w, c in
+            w.string(c.symbol)
+            w.u8(c.side == .long ? 0 : 1)
+            w.decimal(c.qty)
+            w.svarint(c.entryTsMs)
+            w.decimal(c.entryPrice)
+            w.decimal(c.closePrice)
+            w.svarint(c.closeTsMs)
+            w.decimal(c.realizedPnl)
+            w.decimal(c.commission)
+            w.decimal(c.netPnl)
+            w.varint(c.openSeq)
+            w.varint(c.closeSeq)
+            w.u8(c.synthetic ? 1 : 0)
+        }
+        w.varint(UInt64(duplicateFillsIgnored))
+        w.svarint(maxTsMs)
+        w.varint(lastSeq)
+    }
+
+    static func decode(_ r: inout ByteReader) throws(CodecError) -> LocalProjection {
+        var p = LocalProjection()
+        p.instruments = try r.map { (r: inout ByteReader) throws(CodecError) in
+            InstrumentState(instrument: Instrument(symbol: try r.string(), kind: try r.u8() == 0 ? .spot : .perp, base: try r.string(),
+                                                   quote: try r.string(), contractSize: try r.decimal()), seq: try r.varint())
+        }
+        p.openOrders = try r.map { (r: inout ByteReader) throws(CodecError) in
+            let orderId = try r.string(), symbol = try r.string(), side = try r.side(), qty = try r.decimal()
+            let price = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
+            let type: OrderType = try r.u8() == 0 ? .limit : .market
+            let flags = try r.u8()
+            var o = LocalOrder(orderId: orderId, symbol: symbol, side: side, qty: qty, price: price, orderType: type,
+                               postOnly: flags & 1 != 0, reduceOnly: flags & 2 != 0, submittedSeq: 0, submittedTsMs: 0, lastSeq: 0)
+            o.filled = try r.decimal()
+            o.submittedSeq = try r.varint()
+            o.submittedTsMs = try r.svarint()
+            o.lastSeq = try r.varint()
+            return o
+        }
+        p.closedOrders = try r.map { (r: inout ByteReader) throws(CodecError) in
+            guard let status = OrderStatus(rawValue: try r.string()) else { throw .malformed("order status") }
+            return ClosedOrder(status: status, symbol: try r.string(), qty: try r.decimal(), filled: try r.decimal(), closedSeq: try r.varint())
+        }
+        p.positions = try r.map { (r: inout ByteReader) throws(CodecError) in
+            let symbol = try r.string(), qty = try r.decimal(), cost = try r.decimal()
+            var lp = LocalPosition(symbol: symbol, settlementAsset: "", firstSeq: 0, lastSeq: 0)
+            lp.position = PerpPosition(qty: qty, cost: cost)
+            lp.settlementAsset = try r.string()
+            lp.realizedPnl = try r.decimal()
+            lp.firstSeq = try r.varint()
+            lp.lastSeq = try r.varint()
+            lp.fillCount = Int(try r.varint())
+            lp.synthetic = try r.u8() == 1
+            lp.tripEntryTsMs = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.svarint() }
+            lp.tripOpenSeq = try r.varint()
+            lp.tripFees = try r.decimal()
+            lp.tripRealized = try r.decimal()
+            lp.tripEntryPrice = try r.decimal()
+            lp.tripMaxQty = try r.decimal()
+            lp.tripExitNotional = try r.decimal()
+            lp.tripExitQty = try r.decimal()
+            return lp
+        }
+        p.balances = try r.map { (r: inout ByteReader) throws(CodecError) in
+            LocalBalance(amount: try r.decimal(), lastSeq: try r.varint(), synthetic: try r.u8() == 1)
+        }
+        p.fills = try r.map { (r: inout ByteReader) throws(CodecError) in
+            LocalFill(record: try r.fill(), seq: try r.varint(), tsMs: try r.svarint(), synthetic: try r.u8() == 1)
+        }
+        p.settledFills = try r.map { (r: inout ByteReader) throws(CodecError) in
+            FillDigest(contentHash: try r.u64le(), contentHashWithoutFee: try r.u64le(), seq: try r.varint(), tsMs: try r.svarint(),
+                       synthetic: try r.u8() == 1)
+        }
+        let feeEntries = try r.list { (r: inout ByteReader) throws(CodecError) -> (FeeKey, FeeAggregate) in
+            let key = FeeKey(symbol: try r.string(), liquidity: try r.u8() == 0 ? .maker : .taker)
+            var a = FeeAggregate()
+            a.count = Int(try r.varint())
+            a.notional = try r.decimal()
+            a.feeSum = try r.decimal()
+            a.charged = try r.decimal()
+            a.rebated = try r.decimal()
+            a.otherAssetFees = Int(try r.varint())
+            a.firstSeq = try r.varint()
+            a.lastSeq = try r.varint()
+            a.firstFillId = try r.string()
+            return (key, a)
+        }
+        p.fees = Dictionary(feeEntries, uniquingKeysWith: { a, _ in a })
+        p.findings = try r.list { (r: inout ByteReader) throws(CodecError) in
+            guard let kind = IntegrityFinding.Kind(rawValue: try r.string()) else { throw .malformed("finding kind") }
+            return IntegrityFinding(kind: kind, seq: try r.varint(), fillId: try r.string(), orderId: try r.string(), symbol: try r.string(),
+                                    local: try r.string(), other: try r.string(), firstSeq: try r.varint())
+        }
+        p.closedPositions = try r.list { (r: inout ByteReader) throws(CodecError) in
+            ClosedPosition(symbol: try r.string(), side: try r.u8() == 0 ? .long : .short, qty: try r.decimal(), entryTsMs: try r.svarint(),
+                           entryPrice: try r.decimal(), closePrice: try r.decimal(), closeTsMs: try r.svarint(),
+                           realizedPnl: try r.decimal(), commission: try r.decimal(), netPnl: try r.decimal(),
+                           openSeq: try r.varint(), closeSeq: try r.varint(), synthetic: try r.u8() == 1)
+        }
+        p.duplicateFillsIgnored = Int(try r.varint())
+        p.maxTsMs = try r.svarint()
+        p.lastSeq = try r.varint()
+        return p
+    }
+}
+
+extension RemoteProjection {
+    func encode(into w: inout ByteWriter) {
+        positions.encode(into: &w) { w, p in
+            w.string(p.symbol)
+            w.decimal(p.qty)
+            w.decimal(p.entryPrice)
+        }
+        openOrders.encode(into: &w) { w, o in
+            w.string(o.orderId)
+            w.string(o.symbol)
+            w.side(o.side)
+            w.decimal(o.qty)
+            w.decimal(o.remaining)
+            w.optional(o.price) { w, v in w.decimal(v) }
+        }
+        w.optional(balances) { w, map in
+            w.sortedMap(map) { w, b in
+                w.string(b.asset)
+                w.decimal(b.total)
+            }
+        }
+        w.varint(balancesSeq)
+        w.svarint(balancesAsOfMs)
+        w.optional(equity) { w, v in w.decimal(v) }
+        w.varint(equitySeq)
+        w.svarint(equityAsOfMs)
+        w.sortedMap(marks) { w, m in
+            w.decimal(m.mark)
+            w.varint(m.seq)
+        }
+        w.sortedMap(fills) { w, f in
+            w.fill(f.record)
+            w.varint(f.seq)
+        }
+        w.list(fillCoverage) { w, r in
+            w.svarint(r.fromMs)
+            w.svarint(r.toMs)
+        }
+        w.list(positionHistory) { w, p in
+            let x = p.record
+            w.string(x.positionId)
+            w.string(x.symbol)
+            w.u8(x.side == .long ? 0 : 1)
+            w.decimal(x.qty)
+            w.decimal(x.entryPrice)
+            w.svarint(x.entryTsMs)
+            w.decimal(x.closePrice)
+            w.svarint(x.closeTsMs)
+            w.decimal(x.realizedPnl)
+            w.decimal(x.commission)
+            w.decimal(x.netPnl)
+            w.varint(p.seq)
+        }
+        w.list(positionHistoryCoverage) { w, r in
+            w.svarint(r.fromMs)
+            w.svarint(r.toMs)
+        }
+        w.optional(latestAsOfMs) { w, v in w.svarint(v) }
+        w.varint(latestSeq)
+        w.optional(latestSnapshotMs) { w, v in w.svarint(v) }
+        w.varint(lastSeq)
+    }
+
+    static func decode(_ r: inout ByteReader) throws(CodecError) -> RemoteProjection {
+        var p = RemoteProjection()
+        p.positions = try ScopedSection.decode(&r) { (r: inout ByteReader) throws(CodecError) in
+            RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
+        }
+        p.openOrders = try ScopedSection.decode(&r) { (r: inout ByteReader) throws(CodecError) in
+            RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(), remaining: try r.decimal(),
+                        price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
+        }
+        p.balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
+            try r.map { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
+        }
+        p.balancesSeq = try r.varint()
+        p.balancesAsOfMs = try r.svarint()
+        p.equity = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
+        p.equitySeq = try r.varint()
+        p.equityAsOfMs = try r.svarint()
+        p.marks = try r.map { (r: inout ByteReader) throws(CodecError) in MarkState(mark: try r.decimal(), seq: try r.varint()) }
+        p.fills = try r.map { (r: inout ByteReader) throws(CodecError) in RemoteFill(record: try r.fill(), seq: try r.varint()) }
+        p.fillCoverage = try r.list { (r: inout ByteReader) throws(CodecError) in TimeRange(fromMs: try r.svarint(), toMs: try r.svarint()) }
+        p.positionHistory = try r.list { (r: inout ByteReader) throws(CodecError) in
+            let record = ClosedPositionRecord(
+                positionId: try r.string(), symbol: try r.string(), side: try r.u8() == 0 ? .long : .short, qty: try r.decimal(),
+                entryPrice: try r.decimal(), entryTsMs: try r.svarint(), closePrice: try r.decimal(), closeTsMs: try r.svarint(),
+                realizedPnl: try r.decimal(), commission: try r.decimal(), netPnl: try r.decimal())
+            return RemoteClosedPosition(record: record, seq: try r.varint())
+        }
+        p.positionHistoryCoverage = try r.list { (r: inout ByteReader) throws(CodecError) in TimeRange(fromMs: try r.svarint(), toMs: try r.svarint()) }
+        p.latestAsOfMs = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.svarint() }
+        p.latestSeq = try r.varint()
+        p.latestSnapshotMs = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.svarint() }
+        p.lastSeq = try r.varint()
+        return p
+    }
+}
+
+extension ScopedSection {
+    func encode(into w: inout ByteWriter, _ item: (inout ByteWriter, Item) -> Void) {
+        w.sortedMap(items) { w, e in
+            item(&w, e.item)
+            w.string(e.symbol)
+            w.varint(e.seq)
+            w.svarint(e.asOfMs)
+        }
+        w.u8(coversAll ? 1 : 0)
+        w.varint(allSeq)
+        w.svarint(allAsOfMs)
+        w.sortedMap(coveredSymbols) { w, c in
+            w.varint(c.seq)
+            w.svarint(c.asOfMs)
+        }
+    }
+
+    static func decode(_ r: inout ByteReader, _ item: (inout ByteReader) throws(CodecError) -> Item) throws(CodecError) -> ScopedSection {
+        var s = ScopedSection()
+        s.items = try r.map { (r: inout ByteReader) throws(CodecError) in
+            Entry(item: try item(&r), symbol: try r.string(), seq: try r.varint(), asOfMs: try r.svarint())
+        }
+        s.coversAll = try r.u8() == 1
+        s.allSeq = try r.varint()
+        s.allAsOfMs = try r.svarint()
+        s.coveredSymbols = try r.map { (r: inout ByteReader) throws(CodecError) in Coverage(seq: try r.varint(), asOfMs: try r.svarint()) }
+        return s
+    }
+}
+
+extension ByteWriter {
+    /// A string-keyed map, keys sorted so equal maps give equal bytes.
+    mutating func sortedMap<V>(_ map: [String: V], _ value: (inout ByteWriter, V) -> Void) {
+        varint(UInt64(map.count))
+        for key in map.keys.sorted() {
+            string(key)
+            value(&self, map[key]!)
+        }
+    }
+}
+
+extension ByteReader {
+    mutating func map<V>(_ value: (inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [String: V] {
+        let count = Int(try varint())
+        guard count <= remaining else { throw .truncated }
+        var result: [String: V] = [:]
+        result.reserveCapacity(count)
+        for _ in 0..<count {
+            let key = try string()
+            result[key] = try value(&self)
+        }
+        return result
+    }
+}
+
+extension PerpPosition {
+    /// Restores a position from its stored quantity and cost basis.
+    init(qty: ExactDecimal, cost: ExactDecimal) {
+        self.init()
+        self.restore(qty: qty, cost: cost)
+    }
+}

@@ -1,0 +1,175 @@
+/// Both views of one account, plus the pairing of the bot's fills with the
+/// venue's trade history, kept up to date as events fold.
+///
+/// Pairing is incremental so that a run looks only at fills in question, not at
+/// the whole history: a run's cost is proportional to what is wrong, not to how
+/// long the account has traded.
+public struct AccountProjection: Sendable, Equatable {
+    public var account: String
+    public var local = LocalProjection()
+    public var remote = RemoteProjection()
+    /// Fills whose two sides are not (yet) known to agree, by `fill_id`.
+    public var fillIssues: [String: FillIssue] = [:]
+    /// Local fills no trade-history window has covered yet, by `fill_id`.
+    public var awaitingHistory: [String: Int64] = [:]
+    /// The venue named by the account's events (the latest one seen).
+    public var venue: String?
+    public var lastSeq: UInt64 = 0
+
+    /// Within this many ms of a window's edges a missing fill may belong to the
+    /// next window (clock differences), so it is not yet judged missing.
+    public static let windowEdgeMs: Int64 = 1_000
+    /// Differences of fill time at or below this are delivery latency, not a
+    /// difference worth keeping (the configurable tolerance applies above it).
+    public static let fillTimeFloorMs: Int64 = 1_000
+
+    public init(account: String) {
+        self.account = account
+    }
+
+    public enum FillIssue: String, Sendable, Equatable {
+        /// On the venue, not in the bot's log.
+        case missingLocal = "missing_local"
+        /// In the bot's log, inside a window of venue history that lacks it.
+        case missingRemote = "missing_remote"
+        /// Both sides have it; some field differs.
+        case differs
+    }
+
+    /// Folds one event of this account.
+    public mutating func apply(_ event: Event, seq: UInt64) {
+        lastSeq = seq
+        if let v = event.venue { venue = v }
+        if event.type.isRemote {
+            remote.apply(event, seq: seq)
+            switch event.body {
+            case .exchangeFills(let x):
+                for f in x.fills { pair(f.fillId) }
+                judgeAwaiting(in: TimeRange(fromMs: x.fromMs, toMs: x.toMs))
+            default:
+                break
+            }
+        } else {
+            let before = local.fills.count
+            local.apply(event, seq: seq)
+            if local.fills.count > before, let fillId = event.newFillId, let fill = local.fills[fillId], fill.seq == seq {
+                if remote.fills[fillId] != nil {
+                    pair(fillId)
+                } else if remote.fillCoverage.covers(fill.tsMs) && isInsideCoverage(fill.tsMs) {
+                    fillIssues[fillId] = .missingRemote
+                } else {
+                    awaitingHistory[fillId] = fill.tsMs
+                }
+            }
+        }
+    }
+
+    private func isInsideCoverage(_ t: Int64) -> Bool {
+        remote.fillCoverage.contains { t >= $0.fromMs + Self.windowEdgeMs && t <= $0.toMs - Self.windowEdgeMs }
+    }
+
+    /// Compares the two sides of one fill and records the outcome. Sides that
+    /// agree are compacted: the local fill becomes a digest, the venue record goes.
+    private mutating func pair(_ fillId: String) {
+        guard let r = remote.fills[fillId] else { return }
+        let b = r.record
+        if let digest = local.settledFills[fillId] {
+            let hash = b.fee == nil ? b.contentHash(includingFee: false) : b.contentHash(includingFee: true)
+            let same = hash == (b.fee == nil ? digest.contentHashWithoutFee : digest.contentHash)
+                && abs(digest.tsMs - (b.tsMs ?? digest.tsMs)) <= Self.fillTimeFloorMs
+            if same {
+                remote.fills[fillId] = nil
+                fillIssues[fillId] = nil
+            } else {
+                fillIssues[fillId] = .differs
+            }
+            return
+        }
+        guard let l = local.fills[fillId] else {
+            fillIssues[fillId] = .missingLocal
+            return
+        }
+        awaitingHistory[fillId] = nil
+        let a = l.record
+        let same = a.orderId == b.orderId && a.symbol == b.symbol && a.side == b.side && a.qty == b.qty && a.price == b.price
+            && (b.fee == nil || (a.fee == b.fee && a.feeAsset == b.feeAsset)) && a.liquidity == b.liquidity
+            && abs(l.tsMs - (b.tsMs ?? l.tsMs)) <= Self.fillTimeFloorMs
+        if same {
+            fillIssues[fillId] = nil
+            local.settledFills[fillId] = FillDigest(l)
+            local.fills[fillId] = nil
+            remote.fills[fillId] = nil
+        } else {
+            fillIssues[fillId] = .differs
+        }
+    }
+
+    /// A new window of history: local fills inside it that it lacks are missing remotely.
+    private mutating func judgeAwaiting(in window: TimeRange) {
+        guard !awaitingHistory.isEmpty else { return }
+        for (fillId, ts) in awaitingHistory where window.contains(ts) {
+            if remote.fills[fillId] != nil { continue }
+            if ts >= window.fromMs + Self.windowEdgeMs && ts <= window.toMs - Self.windowEdgeMs {
+                fillIssues[fillId] = .missingRemote
+                awaitingHistory[fillId] = nil
+            }
+        }
+    }
+
+    public func checkInvariants() -> [String] {
+        var problems = local.checkInvariants()
+        for (fillId, issue) in fillIssues {
+            switch issue {
+            case .missingLocal:
+                if local.fills[fillId] != nil || local.settledFills[fillId] != nil {
+                    problems.append("fill \(fillId) marked missing locally but present")
+                }
+                if remote.fills[fillId] == nil { problems.append("fill \(fillId) marked missing locally but not on the venue") }
+            case .missingRemote:
+                if remote.fills[fillId] != nil { problems.append("fill \(fillId) marked missing remotely but present") }
+            case .differs:
+                if (local.fills[fillId] == nil && local.settledFills[fillId] == nil) || remote.fills[fillId] == nil {
+                    problems.append("fill \(fillId) differs but a side is absent")
+                }
+            }
+        }
+        return problems
+    }
+}
+
+extension Event {
+    /// The fill id a local fill or fill correction carries.
+    var newFillId: String? {
+        switch body {
+        case .fill(let f): return f.fillId
+        case .correction(let c):
+            if case .fill(let f) = c.effect { return f.fillId }
+            return nil
+        default: return nil
+        }
+    }
+}
+
+/// Every account's projection, folded from a log prefix.
+public struct Projection: Sendable, Equatable {
+    public var accounts: [String: AccountProjection] = [:]
+    public var lastSeq: UInt64 = 0
+
+    public init() {}
+
+    public mutating func apply(_ event: Event, seq: UInt64) {
+        lastSeq = seq
+        accounts[event.account, default: AccountProjection(account: event.account)].apply(event, seq: seq)
+    }
+
+    public mutating func apply(_ logged: LoggedEvent) {
+        apply(logged.event, seq: logged.seq)
+    }
+
+    /// Folds events in order from an empty projection.
+    public static func fold(_ events: some Sequence<LoggedEvent>) -> Projection {
+        var projection = Projection()
+        for e in events { projection.apply(e) }
+        return projection
+    }
+}

@@ -1,0 +1,446 @@
+/// What the bot believes about one account: orders, positions, balances, fills,
+/// fee totals, closed round trips, and the integrity findings met while folding.
+///
+/// Every value remembers the `seq` of the event that last changed it.
+public struct LocalProjection: Sendable, Equatable {
+    public var instruments: [String: InstrumentState] = [:]
+    public var openOrders: [String: LocalOrder] = [:]
+    /// Orders no longer open (filled, canceled, rejected): enough to judge late fills.
+    public var closedOrders: [String: ClosedOrder] = [:]
+    public var positions: [String: LocalPosition] = [:]
+    public var balances: [String: LocalBalance] = [:]
+    /// Fills not yet confirmed by the venue's history, by `fill_id`, in full.
+    /// The first delivery stays in force.
+    public var fills: [String: LocalFill] = [:]
+    /// Fills the venue confirmed, kept as digests: enough to recognise a
+    /// redelivery, small enough that checkpoints stay small on long histories.
+    public var settledFills: [String: FillDigest] = [:]
+    /// Fee aggregates by symbol and liquidity (expected fees are linear in notional).
+    public var fees: [FeeKey: FeeAggregate] = [:]
+    public var findings: [IntegrityFinding] = []
+    public var closedPositions: [ClosedPosition] = []
+    /// Identical redeliveries ignored so far.
+    public var duplicateFillsIgnored = 0
+    /// The largest `ts_ms` of any local event folded (for time alignment and staleness).
+    public var maxTsMs: Int64 = .min
+    public var lastSeq: UInt64 = 0
+
+    public init() {}
+}
+
+public struct InstrumentState: Sendable, Equatable {
+    public var instrument: Instrument
+    public var seq: UInt64
+}
+
+public enum OrderStatus: String, Sendable, Equatable {
+    case open, partiallyFilled = "partially_filled", filled, canceled, rejected
+}
+
+public struct LocalOrder: Sendable, Equatable {
+    public var orderId: String
+    public var symbol: String
+    public var side: Side
+    public var qty: ExactDecimal
+    public var price: ExactDecimal?
+    public var orderType: OrderType
+    public var postOnly: Bool
+    public var reduceOnly: Bool
+    public var filled: ExactDecimal = .zero
+    public var submittedSeq: UInt64
+    public var submittedTsMs: Int64
+    public var lastSeq: UInt64
+
+    public var remaining: ExactDecimal { qty - filled }
+    public var status: OrderStatus { filled.isZero ? .open : .partiallyFilled }
+}
+
+public struct ClosedOrder: Sendable, Equatable {
+    public var status: OrderStatus
+    public var symbol: String
+    public var qty: ExactDecimal
+    public var filled: ExactDecimal
+    public var closedSeq: UInt64
+}
+
+public struct LocalPosition: Sendable, Equatable {
+    public var symbol: String
+    public var position = PerpPosition()
+    /// Where realized PnL is booked.
+    public var settlementAsset: String
+    /// Cumulative realized PnL over the position's life.
+    public var realizedPnl: ExactDecimal = .zero
+    public var firstSeq: UInt64
+    public var lastSeq: UInt64
+    public var fillCount = 0
+    /// Built (in part) by a correction rather than by fills.
+    public var synthetic = false
+    /// The round trip in progress: when it opened, its side, fees and PnL so far.
+    public var tripEntryTsMs: Int64?
+    public var tripOpenSeq: UInt64 = 0
+    public var tripFees: ExactDecimal = .zero
+    public var tripRealized: ExactDecimal = .zero
+    public var tripEntryPrice: ExactDecimal = .zero
+    public var tripMaxQty: ExactDecimal = .zero
+    public var tripExitNotional: ExactDecimal = .zero
+    public var tripExitQty: ExactDecimal = .zero
+}
+
+public struct LocalBalance: Sendable, Equatable {
+    public var amount: ExactDecimal = .zero
+    public var lastSeq: UInt64
+    public var synthetic = false
+}
+
+public struct LocalFill: Sendable, Equatable {
+    public var record: FillRecord
+    public var seq: UInt64
+    /// The bot's time of the fill (its envelope's `ts_ms`, or the record's for corrections).
+    public var tsMs: Int64
+    public var synthetic: Bool
+}
+
+/// What remains of a confirmed fill: its content hashes, seq and time.
+public struct FillDigest: Sendable, Equatable {
+    /// FNV-1a of the fill's content (without delivery time).
+    public var contentHash: UInt64
+    /// The same without `fee` and `fee_asset`, for venue records with an unknown fee.
+    public var contentHashWithoutFee: UInt64
+    public var seq: UInt64
+    public var tsMs: Int64
+    public var synthetic: Bool
+
+    public init(contentHash: UInt64, contentHashWithoutFee: UInt64, seq: UInt64, tsMs: Int64, synthetic: Bool) {
+        self.contentHash = contentHash
+        self.contentHashWithoutFee = contentHashWithoutFee
+        self.seq = seq
+        self.tsMs = tsMs
+        self.synthetic = synthetic
+    }
+
+    public init(_ fill: LocalFill) {
+        contentHash = fill.record.contentHash(includingFee: true)
+        contentHashWithoutFee = fill.record.contentHash(includingFee: false)
+        seq = fill.seq
+        tsMs = fill.tsMs
+        synthetic = fill.synthetic
+    }
+}
+
+extension FillRecord {
+    /// A hash of the trade content (not the delivery time).
+    public func contentHash(includingFee: Bool) -> UInt64 {
+        var copy = self
+        copy.tsMs = nil
+        if !includingFee {
+            copy.fee = nil
+            copy.feeAsset = nil
+        }
+        var w = ByteWriter(capacity: 96)
+        w.fill(copy)
+        return FNV1a64.hash(w.bytes)
+    }
+}
+
+public struct FeeKey: Sendable, Hashable, Comparable {
+    public var symbol: String
+    public var liquidity: Liquidity
+
+    public static func < (a: FeeKey, b: FeeKey) -> Bool {
+        (a.symbol, a.liquidity.rawValue) < (b.symbol, b.liquidity.rawValue)
+    }
+}
+
+public struct FeeAggregate: Sendable, Equatable {
+    public var count = 0
+    public var notional: ExactDecimal = .zero
+    /// Σ fee (net: charges positive, rebates negative).
+    public var feeSum: ExactDecimal = .zero
+    /// Σ of positive fees and of |negative fees|.
+    public var charged: ExactDecimal = .zero
+    public var rebated: ExactDecimal = .zero
+    /// Fills whose fee was paid in an asset other than the quote asset are kept out
+    /// of `feeSum` (a base-asset fee is not a quote amount) and counted here.
+    public var otherAssetFees = 0
+    public var firstSeq: UInt64 = 0
+    public var lastSeq: UInt64 = 0
+    public var firstFillId = ""
+}
+
+/// A fact about the local log itself, found while folding (not a diff with the venue).
+public struct IntegrityFinding: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case fillOverfill = "fill_overfill"
+        case fillUnknownOrder = "fill_unknown_order"
+        case fillDuplicateConflict = "fill_duplicate_conflict"
+        case fillAfterCancel = "fill_after_cancel"
+    }
+
+    public var kind: Kind
+    public var seq: UInt64
+    public var fillId: String
+    public var orderId: String
+    public var symbol: String
+    /// The first known value and the new one, for a conflict; the order's size and
+    /// fills for an overfill.
+    public var local: String
+    public var other: String
+    /// For a conflict: the seq of the first delivery, which stays in force.
+    public var firstSeq: UInt64
+}
+
+/// A round trip: from leaving flat to returning to flat (or flipping).
+public struct ClosedPosition: Sendable, Equatable {
+    public var symbol: String
+    public var side: PositionSide
+    /// The largest size the position reached.
+    public var qty: ExactDecimal
+    public var entryTsMs: Int64
+    public var entryPrice: ExactDecimal
+    public var closePrice: ExactDecimal
+    public var closeTsMs: Int64
+    public var realizedPnl: ExactDecimal
+    public var commission: ExactDecimal
+    public var netPnl: ExactDecimal
+    public var openSeq: UInt64
+    public var closeSeq: UInt64
+    public var synthetic: Bool
+}
+
+// MARK: - Folding
+
+extension LocalProjection {
+    /// Folds one local or control event. Remote events are not this reducer's.
+    public mutating func apply(_ event: Event, seq: UInt64) {
+        lastSeq = seq
+        maxTsMs = max(maxTsMs, event.tsMs)
+        switch event.body {
+        case .instrument(let x):
+            instruments[x.symbol] = InstrumentState(instrument: x, seq: seq)
+        case .orderSubmitted(let x):
+            guard openOrders[x.orderId] == nil && closedOrders[x.orderId] == nil else { return }
+            openOrders[x.orderId] = LocalOrder(
+                orderId: x.orderId, symbol: x.symbol, side: x.side, qty: x.qty, price: x.price, orderType: x.orderType,
+                postOnly: x.postOnly, reduceOnly: x.reduceOnly, submittedSeq: seq, submittedTsMs: event.tsMs, lastSeq: seq)
+        case .orderCanceled(let x):
+            close(x.orderId, as: .canceled, seq: seq)
+        case .orderRejected(let x):
+            close(x.orderId, as: .rejected, seq: seq)
+        case .fill(let x):
+            applyFill(x, seq: seq, tsMs: event.tsMs, synthetic: false)
+        case .transfer(let x):
+            credit(x.asset, x.amount, seq: seq, synthetic: false)
+        case .correction(let x):
+            switch x.effect {
+            case .fill(let record):
+                applyFill(record, seq: seq, tsMs: record.tsMs ?? event.tsMs, synthetic: true)
+            case .positionAdjustment(let symbol, let qtyDelta, let price):
+                adjustPosition(symbol, by: qtyDelta, price: price, seq: seq, tsMs: event.tsMs)
+            case .balanceAdjustment(let asset, let amount):
+                credit(asset, amount, seq: seq, synthetic: true)
+            }
+        case .reconRequested, .exchangeSnapshot, .exchangeFills, .exchangePositionHistory:
+            break
+        }
+    }
+
+    private mutating func close(_ orderId: String, as status: OrderStatus, seq: UInt64) {
+        guard let order = openOrders.removeValue(forKey: orderId) else { return }
+        closedOrders[orderId] = ClosedOrder(status: status, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq)
+    }
+
+    private mutating func credit(_ asset: String, _ amount: ExactDecimal, seq: UInt64, synthetic: Bool) {
+        var balance = balances[asset] ?? LocalBalance(lastSeq: seq)
+        balance.amount += amount
+        balance.lastSeq = seq
+        balance.synthetic = balance.synthetic || synthetic
+        balances[asset] = balance
+    }
+
+    /// The kind of a symbol: declared, or a linear perp settled in the fee asset.
+    public func settlement(of symbol: String, feeAsset: String?) -> (spot: Bool, base: String?, settlement: String) {
+        if let declared = instruments[symbol]?.instrument {
+            return (declared.kind == .spot, declared.base, declared.quote)
+        }
+        return (false, nil, feeAsset ?? "USDT")
+    }
+
+    mutating func applyFill(_ x: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool) {
+        if let first = fills[x.fillId] {
+            if first.record.sameContent(as: x) {
+                duplicateFillsIgnored += 1
+            } else {
+                findings.append(IntegrityFinding(kind: .fillDuplicateConflict, seq: seq, fillId: x.fillId, orderId: x.orderId,
+                                                 symbol: x.symbol, local: first.record.summary, other: x.summary, firstSeq: first.seq))
+            }
+            return
+        }
+        if let first = settledFills[x.fillId] {
+            if first.contentHash == x.contentHash(includingFee: true) {
+                duplicateFillsIgnored += 1
+            } else {
+                findings.append(IntegrityFinding(kind: .fillDuplicateConflict, seq: seq, fillId: x.fillId, orderId: x.orderId,
+                                                 symbol: x.symbol, local: "the fill at seq \(first.seq)", other: x.summary, firstSeq: first.seq))
+            }
+            return
+        }
+        var record = x
+        record.tsMs = nil
+        fills[x.fillId] = LocalFill(record: record, seq: seq, tsMs: tsMs, synthetic: synthetic)
+
+        // The order's lifecycle.
+        if var order = openOrders[x.orderId] {
+            order.filled += x.qty
+            order.lastSeq = seq
+            if order.filled > order.qty {
+                findings.append(IntegrityFinding(kind: .fillOverfill, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
+                                                 local: "\(order.qty)", other: "\(order.filled)", firstSeq: order.submittedSeq))
+            }
+            if order.filled >= order.qty {
+                openOrders[x.orderId] = nil
+                closedOrders[x.orderId] = ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq)
+            } else {
+                openOrders[x.orderId] = order
+            }
+        } else if var closed = closedOrders[x.orderId] {
+            closed.filled += x.qty
+            switch closed.status {
+            case .canceled, .rejected:
+                findings.append(IntegrityFinding(kind: .fillAfterCancel, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
+                                                 local: closed.status.rawValue, other: "\(x.qty)", firstSeq: closed.closedSeq))
+            default:
+                findings.append(IntegrityFinding(kind: .fillOverfill, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
+                                                 local: "\(closed.qty)", other: "\(closed.filled)", firstSeq: closed.closedSeq))
+            }
+            closedOrders[x.orderId] = closed
+        } else if !synthetic {
+            findings.append(IntegrityFinding(kind: .fillUnknownOrder, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
+                                             local: "", other: "\(x.qty)", firstSeq: seq))
+        }
+
+        // Money: spot moves balances; perps move a position and book PnL.
+        let kind = settlement(of: x.symbol, feeAsset: x.feeAsset)
+        if kind.spot, let base = kind.base {
+            let notional = x.qty * x.price
+            credit(base, x.side == .buy ? x.qty : -x.qty, seq: seq, synthetic: synthetic)
+            credit(kind.settlement, x.side == .buy ? -notional : notional, seq: seq, synthetic: synthetic)
+        } else {
+            var position = positions[x.symbol] ?? LocalPosition(symbol: x.symbol, settlementAsset: kind.settlement, firstSeq: seq, lastSeq: seq)
+            let change = trade(&position, side: x.side, qty: x.qty, price: x.price, fee: x.fee ?? .zero, seq: seq, tsMs: tsMs, synthetic: synthetic)
+            positions[x.symbol] = position
+            if !change.realizedPnl.isZero {
+                credit(position.settlementAsset, change.realizedPnl, seq: seq, synthetic: synthetic)
+            }
+        }
+        if let fee = x.fee, let asset = x.feeAsset, !fee.isZero {
+            credit(asset, -fee, seq: seq, synthetic: synthetic)
+        }
+
+        // Fee aggregates (a fee in another asset than the settlement one is counted apart).
+        let key = FeeKey(symbol: x.symbol, liquidity: x.liquidity)
+        var aggregate = fees[key] ?? FeeAggregate(firstSeq: seq, firstFillId: x.fillId)
+        aggregate.count += 1
+        aggregate.notional += x.qty * x.price
+        if let fee = x.fee {
+            if x.feeAsset == nil || x.feeAsset == kind.settlement {
+                aggregate.feeSum += fee
+                if fee.isPositive { aggregate.charged += fee } else { aggregate.rebated -= fee }
+            } else {
+                aggregate.otherAssetFees += 1
+            }
+        }
+        aggregate.lastSeq = seq
+        fees[key] = aggregate
+    }
+
+    /// Moves a position and keeps its round trip; returns what the fill did.
+    private mutating func trade(_ p: inout LocalPosition, side: Side, qty: ExactDecimal, price: ExactDecimal, fee: ExactDecimal,
+                                seq: UInt64, tsMs: Int64, synthetic: Bool) -> PerpPosition.Change {
+        let wasFlat = p.position.isFlat
+        let before = p.position.qty
+        let change = p.position.apply(side: side, qty: qty, price: price)
+        p.lastSeq = seq
+        p.fillCount += 1
+        p.synthetic = p.synthetic || synthetic
+        p.realizedPnl += change.realizedPnl
+        if wasFlat {
+            startTrip(&p, seq: seq, tsMs: tsMs, price: price)
+        }
+        // Fees of the fill belong to the trip it closes, or to the one it opens.
+        p.tripFees += change.flipped && !change.closedQty.isZero
+            ? (fee * change.closedQty).divided(by: qty, scale: PerpPosition.costScale)
+            : fee
+        p.tripRealized += change.realizedPnl
+        if !change.closedQty.isZero {
+            p.tripExitNotional += change.closedQty * price
+            p.tripExitQty += change.closedQty
+        }
+        if change.closed {
+            closedPositions.append(ClosedPosition(
+                symbol: p.symbol, side: before.isPositive ? .long : .short, qty: p.tripMaxQty,
+                entryTsMs: p.tripEntryTsMs ?? tsMs, entryPrice: p.tripEntryPrice,
+                closePrice: p.tripExitQty.isZero ? price : p.tripExitNotional.divided(by: p.tripExitQty, scale: PerpPosition.entryPriceScale),
+                closeTsMs: tsMs, realizedPnl: p.tripRealized, commission: p.tripFees, netPnl: p.tripRealized - p.tripFees,
+                openSeq: p.tripOpenSeq, closeSeq: seq, synthetic: p.synthetic))
+            p.tripEntryTsMs = nil
+            if change.flipped {
+                startTrip(&p, seq: seq, tsMs: tsMs, price: price)
+                p.tripFees = fee - (fee * change.closedQty).divided(by: qty, scale: PerpPosition.costScale)
+            }
+        }
+        if !p.position.isFlat {
+            p.tripMaxQty = max(p.tripMaxQty, p.position.qty.magnitude)
+            if p.tripEntryTsMs != nil && change.closedQty.isZero { p.tripEntryPrice = p.position.entryPrice }
+        }
+        return change
+    }
+
+    private func startTrip(_ p: inout LocalPosition, seq: UInt64, tsMs: Int64, price: ExactDecimal) {
+        p.tripEntryTsMs = tsMs
+        p.tripOpenSeq = seq
+        p.tripFees = .zero
+        p.tripRealized = .zero
+        p.tripEntryPrice = price
+        p.tripMaxQty = .zero
+        p.tripExitNotional = .zero
+        p.tripExitQty = .zero
+    }
+
+    private mutating func adjustPosition(_ symbol: String, by delta: ExactDecimal, price: ExactDecimal, seq: UInt64, tsMs: Int64) {
+        guard !delta.isZero else { return }
+        let kind = settlement(of: symbol, feeAsset: nil)
+        var position = positions[symbol] ?? LocalPosition(symbol: symbol, settlementAsset: kind.settlement, firstSeq: seq, lastSeq: seq)
+        let change = trade(&position, side: delta.isPositive ? .buy : .sell, qty: delta.magnitude, price: price, fee: .zero,
+                           seq: seq, tsMs: tsMs, synthetic: true)
+        positions[symbol] = position
+        if !change.realizedPnl.isZero {
+            credit(position.settlementAsset, change.realizedPnl, seq: seq, synthetic: true)
+        }
+    }
+
+    /// Checks the projection's internal consistency; tests and debug builds call it.
+    public func checkInvariants() -> [String] {
+        var problems: [String] = []
+        for (id, order) in openOrders {
+            if closedOrders[id] != nil { problems.append("order \(id) is both open and closed") }
+            if order.filled >= order.qty { problems.append("open order \(id) is filled") }
+            if order.lastSeq > lastSeq { problems.append("order \(id) changed after the last seq") }
+        }
+        for (symbol, p) in positions {
+            if p.position.qty.isZero && !p.position.cost.isZero { problems.append("flat position \(symbol) has a cost basis") }
+            if p.position.cost.isNegative { problems.append("position \(symbol) has a negative cost basis") }
+            if p.lastSeq > lastSeq { problems.append("position \(symbol) changed after the last seq") }
+        }
+        for (asset, b) in balances where b.lastSeq > lastSeq {
+            problems.append("balance \(asset) changed after the last seq")
+        }
+        return problems
+    }
+}
+
+extension FillRecord {
+    /// Compact human text, for findings and reports.
+    public var summary: String {
+        "\(side.rawValue) \(qty) \(symbol) @ \(price) fee \(fee.map { "\($0)" } ?? "unknown") \(feeAsset ?? "") \(liquidity.rawValue) order \(orderId)"
+    }
+}

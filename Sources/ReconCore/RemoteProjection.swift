@@ -1,0 +1,173 @@
+/// What the venue said about one account: the latest report of each section,
+/// honouring scope, plus its trade history and closed positions.
+///
+/// A section never reported is unknown (nil), never "empty": an absent list says
+/// nothing. A list scoped to `symbols` replaces only those symbols' entries.
+public struct RemoteProjection: Sendable, Equatable {
+    public var positions = ScopedSection<RemotePosition>()
+    public var openOrders = ScopedSection<RemoteOrder>()
+    /// The latest balances list (complete when present), by asset.
+    public var balances: [String: RemoteBalance]?
+    public var balancesSeq: UInt64 = 0
+    public var balancesAsOfMs: Int64 = 0
+    public var equity: ExactDecimal?
+    public var equitySeq: UInt64 = 0
+    public var equityAsOfMs: Int64 = 0
+    /// Latest mark per symbol.
+    public var marks: [String: MarkState] = [:]
+    /// The venue's trade history, by `fill_id`; a later window's record replaces an earlier one.
+    public var fills: [String: RemoteFill] = [:]
+    /// Covered time ranges of trade history, merged, in order.
+    public var fillCoverage: [TimeRange] = []
+    public var positionHistory: [RemoteClosedPosition] = []
+    public var positionHistoryCoverage: [TimeRange] = []
+    /// The newest `ts_ms` of any remote event (the exchange time its data is valid at).
+    public var latestAsOfMs: Int64?
+    public var latestSeq: UInt64 = 0
+    /// The latest `exchange_snapshot`'s validity time: the reference of time alignment.
+    public var latestSnapshotMs: Int64?
+    public var lastSeq: UInt64 = 0
+
+    public init() {}
+}
+
+/// A section of snapshots that may be reported for all symbols or for some.
+public struct ScopedSection<Item: Sendable & Equatable>: Sendable, Equatable {
+    /// Entries by key (symbol or order id).
+    public var items: [String: Entry] = [:]
+    /// A full (unscoped) list has been seen: everything is covered.
+    public var coversAll = false
+    public var allSeq: UInt64 = 0
+    public var allAsOfMs: Int64 = 0
+    /// Symbols covered by scoped lists (when not all are): the seq and time of the list.
+    public var coveredSymbols: [String: Coverage] = [:]
+
+    public struct Entry: Sendable, Equatable {
+        public var item: Item
+        public var symbol: String
+        public var seq: UInt64
+        public var asOfMs: Int64
+    }
+
+    public struct Coverage: Sendable, Equatable {
+        public var seq: UInt64
+        public var asOfMs: Int64
+    }
+
+    public init() {}
+
+    /// Whether this section speaks for `symbol`, and if so since which report.
+    public func coverage(of symbol: String) -> Coverage? {
+        if let scoped = coveredSymbols[symbol], !coversAll || scoped.seq > allSeq { return scoped }
+        return coversAll ? Coverage(seq: allSeq, asOfMs: allAsOfMs) : nil
+    }
+
+    public var isKnown: Bool { coversAll || !coveredSymbols.isEmpty }
+
+    /// Applies a list, complete for `scope` (all symbols when nil).
+    mutating func replace(with list: [(key: String, symbol: String, item: Item)], scope: [String]?, seq: UInt64, asOfMs: Int64) {
+        if let scope {
+            let scoped = Set(scope)
+            items = items.filter { !scoped.contains($0.value.symbol) }
+            for symbol in scope { coveredSymbols[symbol] = Coverage(seq: seq, asOfMs: asOfMs) }
+            for entry in list where scoped.contains(entry.symbol) {
+                items[entry.key] = Entry(item: entry.item, symbol: entry.symbol, seq: seq, asOfMs: asOfMs)
+            }
+        } else {
+            items = [:]
+            coversAll = true
+            allSeq = seq
+            allAsOfMs = asOfMs
+            coveredSymbols = [:]
+            for entry in list {
+                items[entry.key] = Entry(item: entry.item, symbol: entry.symbol, seq: seq, asOfMs: asOfMs)
+            }
+        }
+    }
+}
+
+public struct MarkState: Sendable, Equatable {
+    public var mark: ExactDecimal
+    public var seq: UInt64
+}
+
+public struct RemoteFill: Sendable, Equatable {
+    public var record: FillRecord
+    /// The `exchange_fills` event that carried it.
+    public var seq: UInt64
+}
+
+public struct RemoteClosedPosition: Sendable, Equatable {
+    public var record: ClosedPositionRecord
+    public var seq: UInt64
+}
+
+/// A closed interval of exchange time.
+public struct TimeRange: Sendable, Equatable {
+    public var fromMs: Int64
+    public var toMs: Int64
+
+    public func contains(_ t: Int64) -> Bool { t >= fromMs && t <= toMs }
+}
+
+extension [TimeRange] {
+    /// Adds a range, merging overlapping and adjacent ones.
+    mutating func merge(_ range: TimeRange) {
+        var merged = range
+        var kept: [TimeRange] = []
+        for r in self {
+            if r.toMs + 1 < merged.fromMs || merged.toMs + 1 < r.fromMs {
+                kept.append(r)
+            } else {
+                merged = TimeRange(fromMs: Swift.min(r.fromMs, merged.fromMs), toMs: Swift.max(r.toMs, merged.toMs))
+            }
+        }
+        kept.append(merged)
+        self = kept.sorted { $0.fromMs < $1.fromMs }
+    }
+
+    func covers(_ t: Int64) -> Bool { contains { $0.contains(t) } }
+}
+
+extension RemoteProjection {
+    /// Folds one remote event; other events are not this reducer's.
+    public mutating func apply(_ event: Event, seq: UInt64) {
+        let asOf = event.tsMs
+        switch event.body {
+        case .exchangeSnapshot(let x):
+            if let list = x.positions {
+                positions.replace(with: list.map { ($0.symbol, $0.symbol, $0) }, scope: x.symbols, seq: seq, asOfMs: asOf)
+            }
+            if let list = x.openOrders {
+                openOrders.replace(with: list.map { ($0.orderId, $0.symbol, $0) }, scope: x.symbols, seq: seq, asOfMs: asOf)
+            }
+            if let list = x.balances {
+                var byAsset: [String: RemoteBalance] = [:]
+                for b in list { byAsset[b.asset] = b }
+                balances = byAsset
+                balancesSeq = seq
+                balancesAsOfMs = asOf
+            }
+            if let value = x.equity {
+                equity = value
+                equitySeq = seq
+                equityAsOfMs = asOf
+            }
+            for m in x.prices ?? [] {
+                marks[m.symbol] = MarkState(mark: m.mark, seq: seq)
+            }
+            latestSnapshotMs = max(latestSnapshotMs ?? .min, asOf)
+        case .exchangeFills(let x):
+            for f in x.fills { fills[f.fillId] = RemoteFill(record: f, seq: seq) }
+            fillCoverage.merge(TimeRange(fromMs: x.fromMs, toMs: x.toMs))
+        case .exchangePositionHistory(let x):
+            positionHistory.append(contentsOf: x.positions.map { RemoteClosedPosition(record: $0, seq: seq) })
+            positionHistoryCoverage.merge(TimeRange(fromMs: x.fromMs, toMs: x.toMs))
+        default:
+            return
+        }
+        lastSeq = seq
+        latestSeq = seq
+        latestAsOfMs = max(latestAsOfMs ?? .min, asOf)
+    }
+}
