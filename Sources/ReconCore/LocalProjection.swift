@@ -244,9 +244,22 @@ extension LocalProjection {
         }
     }
 
+    /// Closed orders kept to judge late fills. Past this many the oldest are
+    /// dropped (in batches of a tenth), so a long history cannot grow the
+    /// projection without bound; a fill for a dropped order reads as
+    /// `fill_unknown_order`.
+    public static let maxClosedOrders = 20_000
+
     private mutating func close(_ orderId: String, as status: OrderStatus, seq: UInt64) {
         guard let order = openOrders.removeValue(forKey: orderId) else { return }
-        closedOrders[orderId] = ClosedOrder(status: status, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq)
+        recordClosed(orderId, ClosedOrder(status: status, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq))
+    }
+
+    private mutating func recordClosed(_ orderId: String, _ closed: ClosedOrder) {
+        closedOrders[orderId] = closed
+        guard closedOrders.count > Self.maxClosedOrders + Self.maxClosedOrders / 10 else { return }
+        let cut = closedOrders.values.map(\.closedSeq).sorted()[closedOrders.count - Self.maxClosedOrders]
+        closedOrders = closedOrders.filter { $0.value.closedSeq >= cut }
     }
 
     private mutating func credit(_ asset: String, _ amount: ExactDecimal, seq: UInt64, synthetic: Bool) {
@@ -298,7 +311,7 @@ extension LocalProjection {
             }
             if order.filled >= order.qty {
                 openOrders[x.orderId] = nil
-                closedOrders[x.orderId] = ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq)
+                recordClosed(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq))
             } else {
                 openOrders[x.orderId] = order
             }

@@ -17,11 +17,14 @@ struct Recon: ParsableCommand {
               recon append events.ndjson        add events (NDJSON, one per line)
               recon events --type fill          print events back as NDJSON
               recon verify                      check the log's integrity
+              recon state --account bot1        local and remote state, now or --at SEQ
             """,
         subcommands: [
             AppendCommand.self,
             EventsCommand.self,
             VerifyCommand.self,
+            StateCommand.self,
+            CheckpointCommand.self,
             GenerateCommand.self,
             DemoCommand.self,
             BenchCommand.self,

@@ -1,0 +1,238 @@
+import CLMDB
+public import ReconCore
+
+/// Checkpoints of account projections, so a projection at any seq costs a load
+/// plus the events since the nearest checkpoint, never a replay of the whole log.
+///
+/// Layout in the `checkpoints` table: a group per checkpoint seq `c` (a multiple
+/// of the interval): the key `c‖""` marks the group as complete, then one key
+/// `c‖account` per account the log knew at `c`. Keys sort by seq, then account,
+/// so the group marker comes first. Checkpoints are derived data: deleting them
+/// (`recon checkpoint --rebuild`) changes no answer, and a checkpoint that does
+/// not decode (older layout, damage) is ignored.
+public final class CheckpointStore: @unchecked Sendable {
+    public let log: EventLog
+    /// Events between checkpoints.
+    public let interval: UInt64
+
+    public static let defaultInterval: UInt64 = 10_000
+
+    public init(log: EventLog, interval: UInt64 = CheckpointStore.defaultInterval) {
+        precondition(interval > 0)
+        self.log = log
+        self.interval = interval
+    }
+
+    static func key(seq: UInt64, account: String) -> [UInt8] {
+        seq.bigEndianBytes + Array(account.utf8)
+    }
+
+    /// The seq of the newest complete checkpoint group, 0 if none.
+    public func latestGroupSeq() throws -> UInt64 {
+        try log.read { reader in
+            let c = try reader.openCursor(log.checkpoints)
+            defer { mdb_cursor_close(c) }
+            var k = MDB_val(), v = MDB_val()
+            var code = mdb_cursor_get(c, &k, &v, MDB_LAST)
+            while code == 0 {
+                if k.mv_size == 8 { return UInt64(bigEndianBytes: UnsafeRawBufferPointer(start: k.mv_data, count: 8)) }
+                code = mdb_cursor_get(c, &k, &v, MDB_PREV)
+            }
+            return 0
+        }
+    }
+
+    /// The nearest checkpoint at or below `seq` for `account`: the projection
+    /// there (nil if the account did not exist yet) and the checkpoint's seq.
+    public func nearest(account: String, atOrBefore seq: UInt64) throws -> (seq: UInt64, projection: AccountProjection?) {
+        try log.read { reader in
+            let c = try reader.openCursor(log.checkpoints)
+            defer { mdb_cursor_close(c) }
+            let wanted = Array(account.utf8)
+            var start = (seq &+ 1).bigEndianBytes
+            var k = MDB_val(), v = MDB_val()
+            var code: Int32 = start.withUnsafeMutableBytes { raw in
+                k = MDB_val(mv_size: 8, mv_data: raw.baseAddress)
+                return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
+            }
+            // Step back from the first key past `seq`.
+            code = code == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST)
+            while code == 0 {
+                let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+                let groupSeq = UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8]))
+                if groupSeq <= seq {
+                    if key.count == 8 {
+                        // Passed the group's marker without meeting the account: it
+                        // did not exist at this checkpoint, so it starts empty here.
+                        return (groupSeq, nil)
+                    }
+                    if key.count - 8 == wanted.count && key[8...].elementsEqual(wanted) {
+                        let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+                        if let projection = try? AccountProjection.decode(value) {
+                            return (groupSeq, projection)
+                        }
+                        // Undecodable (older layout or damage): fall back to the start.
+                        return (0, nil)
+                    }
+                }
+                code = mdb_cursor_get(c, &k, &v, MDB_PREV)
+            }
+            return (0, nil)
+        }
+    }
+
+    /// The projection of `account` after folding every event up to `seq`.
+    public func projection(account: String, at seq: UInt64) throws -> AccountProjection {
+        let (from, loaded) = try nearest(account: account, atOrBefore: seq)
+        var projection = loaded ?? AccountProjection(account: account)
+        try fold(&projection, account: account, from: from + 1, to: seq)
+        return projection
+    }
+
+    /// Folds the events of `account` in `[from, to]` into `projection`.
+    public func fold(_ projection: inout AccountProjection, account: String, from: UInt64, to: UInt64) throws {
+        guard from <= to else { return }
+        let wanted = Array(account.utf8)
+        try log.read { reader in
+            try reader.scanRaw(from: from, to: to) { seq, bytes in
+                // Peek at the account before paying for a full decode.
+                guard LogRecord.accountMatches(bytes, wanted) else { return true }
+                let logged = try LogRecord.decode(bytes, seq: seq)
+                projection.apply(logged.event, seq: seq)
+                return true
+            }
+        }
+    }
+
+    /// Writes the missing checkpoint groups up to the log's end. Each group is its
+    /// own short write transaction, so appends are never held up for long.
+    /// Returns how many groups it wrote.
+    @discardableResult
+    public func catchUp(progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> Int {
+        let last = try log.lastSeq()
+        var groupSeq = try latestGroupSeq()
+        guard groupSeq + interval <= last else { return 0 }
+        var projection = try loadGroup(groupSeq)
+        var written = 0
+        var pending: [LoggedEvent] = []
+        while groupSeq + interval <= last {
+            let target = groupSeq + interval
+            pending.removeAll(keepingCapacity: true)
+            try log.scan(from: groupSeq + 1, to: target) { pending.append($0); return true }
+            for e in pending { projection.apply(e) }
+            try writeGroup(projection, at: target)
+            written += 1
+            groupSeq = target
+            progress(target, last)
+        }
+        return written
+    }
+
+    /// Every account's projection at a checkpoint group (empty at 0).
+    private func loadGroup(_ seq: UInt64) throws -> Projection {
+        var projection = Projection()
+        projection.lastSeq = seq
+        guard seq > 0 else { return projection }
+        try log.read { reader in
+            let c = try reader.openCursor(log.checkpoints)
+            defer { mdb_cursor_close(c) }
+            var start = seq.bigEndianBytes
+            var k = MDB_val(), v = MDB_val()
+            var code: Int32 = start.withUnsafeMutableBytes { raw in
+                k = MDB_val(mv_size: 8, mv_data: raw.baseAddress)
+                return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
+            }
+            while code == 0 {
+                let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+                guard UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])) == seq else { break }
+                if key.count > 8 {
+                    let account = String(decoding: key[8...], as: UTF8.self)
+                    let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+                    projection.accounts[account] = try AccountProjection.decode(value)
+                }
+                code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
+            }
+        }
+        return projection
+    }
+
+    private func writeGroup(_ projection: Projection, at seq: UInt64) throws {
+        var entries: [([UInt8], [UInt8])] = [(seq.bigEndianBytes, [])]
+        for name in projection.accounts.keys.sorted() {
+            entries.append((Self.key(seq: seq, account: name), projection.accounts[name]!.encoded()))
+        }
+        try log.writeDerived(into: log.checkpoints, entries)
+    }
+
+    /// Deletes every checkpoint.
+    public func deleteAll() throws {
+        try log.clearDerived(log.checkpoints)
+    }
+
+    /// How many checkpoint groups exist.
+    public func groupCount() throws -> Int {
+        var count = 0
+        try log.read { reader in
+            let c = try reader.openCursor(log.checkpoints)
+            defer { mdb_cursor_close(c) }
+            var k = MDB_val(), v = MDB_val()
+            var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
+            while code == 0 {
+                if k.mv_size == 8 { count += 1 }
+                code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
+            }
+        }
+        return count
+    }
+}
+
+extension LogReader {
+    func openCursor(_ dbi: MDB_dbi) throws(LMDBError) -> OpaquePointer {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, dbi, &cursor), "opening a cursor")
+        return cursor!
+    }
+}
+
+extension EventLog {
+    /// Writes derived entries (checkpoints) in one short transaction, growing the
+    /// map if needed.
+    func writeDerived(into dbi: MDB_dbi, _ entries: [([UInt8], [UInt8])]) throws {
+        while true {
+            do {
+                try env.resizeLock.withReadLock { () throws -> Void in
+                    let txn = try LMDBTransaction(env, readOnly: false)
+                    for (key, value) in entries {
+                        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try txn.put(dbi, key: k, value: v, flags: 0) } }
+                    }
+                    try txn.commit()
+                }
+                return
+            } catch let error as LMDBError where error.code == MDB_MAP_FULL {
+                try env.grow()
+            }
+        }
+    }
+
+    func clearDerived(_ dbi: MDB_dbi) throws {
+        try env.resizeLock.withReadLock { () throws -> Void in
+            let txn = try LMDBTransaction(env, readOnly: false)
+            try txn.drop(dbi)
+            try txn.commit()
+        }
+    }
+}
+
+extension LogRecord {
+    /// Whether the record's account equals `account`, read without decoding the event.
+    static func accountMatches(_ bytes: UnsafeRawBufferPointer, _ account: [UInt8]) -> Bool {
+        guard let header = try? header(bytes, seq: 0) else { return true }
+        var r = ByteReader(bytes, offset: header.contentOffset)
+        guard (try? r.u8()) != nil, let idLength = try? r.varint() else { return true }
+        let afterId = r.offset + Int(idLength)
+        guard afterId <= bytes.count else { return true }
+        var a = ByteReader(bytes, offset: afterId)
+        guard let length = try? a.varint(), Int(length) == account.count, a.offset + account.count <= bytes.count else { return false }
+        return bytes[a.offset..<a.offset + account.count].elementsEqual(account)
+    }
+}
