@@ -67,6 +67,7 @@ extension LocalProjection {
             w.decimal(o.qty)
             w.decimal(o.filled)
             w.varint(o.closedSeq)
+            w.svarint(o.closedTsMs)
         }
         w.sortedMap(positions) { w, p in
             w.string(p.symbol)
@@ -170,7 +171,8 @@ extension LocalProjection {
         }
         p.closedOrders = try r.map { (r: inout ByteReader) throws(CodecError) in
             guard let status = OrderStatus(rawValue: try r.string()) else { throw .malformed("order status") }
-            return ClosedOrder(status: status, symbol: try r.string(), qty: try r.decimal(), filled: try r.decimal(), closedSeq: try r.varint())
+            return ClosedOrder(status: status, symbol: try r.string(), qty: try r.decimal(), filled: try r.decimal(), closedSeq: try r.varint(),
+                               closedTsMs: try r.svarint())
         }
         p.positions = try r.map { (r: inout ByteReader) throws(CodecError) in
             let symbol = try r.string(), qty = try r.decimal(), cost = try r.decimal()

@@ -61,6 +61,8 @@ public struct ClosedOrder: Sendable, Equatable {
     public var qty: ExactDecimal
     public var filled: ExactDecimal
     public var closedSeq: UInt64
+    /// The bot's time of the closing event.
+    public var closedTsMs: Int64
 }
 
 public struct LocalPosition: Sendable, Equatable {
@@ -223,9 +225,9 @@ extension LocalProjection {
                 orderId: x.orderId, symbol: x.symbol, side: x.side, qty: x.qty, price: x.price, orderType: x.orderType,
                 postOnly: x.postOnly, reduceOnly: x.reduceOnly, submittedSeq: seq, submittedTsMs: event.tsMs, lastSeq: seq)
         case .orderCanceled(let x):
-            close(x.orderId, as: .canceled, seq: seq)
+            close(x.orderId, as: .canceled, seq: seq, tsMs: event.tsMs)
         case .orderRejected(let x):
-            close(x.orderId, as: .rejected, seq: seq)
+            close(x.orderId, as: .rejected, seq: seq, tsMs: event.tsMs)
         case .fill(let x):
             applyFill(x, seq: seq, tsMs: event.tsMs, synthetic: false)
         case .transfer(let x):
@@ -250,9 +252,9 @@ extension LocalProjection {
     /// `fill_unknown_order`.
     public static let maxClosedOrders = 20_000
 
-    private mutating func close(_ orderId: String, as status: OrderStatus, seq: UInt64) {
+    private mutating func close(_ orderId: String, as status: OrderStatus, seq: UInt64, tsMs: Int64) {
         guard let order = openOrders.removeValue(forKey: orderId) else { return }
-        recordClosed(orderId, ClosedOrder(status: status, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq))
+        recordClosed(orderId, ClosedOrder(status: status, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
     }
 
     private mutating func recordClosed(_ orderId: String, _ closed: ClosedOrder) {
@@ -311,7 +313,7 @@ extension LocalProjection {
             }
             if order.filled >= order.qty {
                 openOrders[x.orderId] = nil
-                recordClosed(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq))
+                recordClosed(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
             } else {
                 openOrders[x.orderId] = order
             }

@@ -30,7 +30,7 @@ extension EventLog {
             report.lastSeq = last
             var expected: UInt64 = 1
             var lastIngest = Int64.min
-            var chain = FNV1a64.offsetBasis
+            var chain = ContentChain.start
             try reader.scanRaw(from: 1) { seq, bytes in
                 report.records += 1
                 if seq != expected {
@@ -57,7 +57,7 @@ extension EventLog {
                 }
                 lastIngest = header.ingestMs
                 let content = UnsafeRawBufferPointer(rebasing: bytes[header.contentOffset...])
-                chain = FNV1a64.hash(content, seed: chain ^ 0x9E37_79B9_7F4A_7C15)
+                chain = ContentChain.next(chain, content: content)
                 if chain != header.chain {
                     fault("seq \(seq): content chain mismatch (a record at or before it was altered)")
                     chain = header.chain

@@ -269,7 +269,7 @@ public final class EventLog: @unchecked Sendable {
                 lastIngest = max(lastIngest, clock)
             }
             lastSeq += 1
-            chain = FNV1a64.hash(item.content, seed: chain ^ 0x9E37_79B9_7F4A_7C15)
+            chain = ContentChain.next(chain, content: item.content)
             record.bytes.removeAll(keepingCapacity: true)
             LogRecord.write(content: item.content, chain: chain, ingestMs: lastIngest, into: &record)
             let key = lastSeq.bigEndianBytes
@@ -310,7 +310,7 @@ public final class EventLog: @unchecked Sendable {
     private struct Tail {
         var seq: UInt64 = 0
         var ingestMs: Int64 = 0
-        var chain: UInt64 = FNV1a64.offsetBasis
+        var chain: UInt64 = ContentChain.start
     }
 
     private func readTail(_ txn: borrowing LMDBTransaction) throws -> Tail {
@@ -434,7 +434,7 @@ public final class LogReader {
     /// The content chain hash at `seq` (0 → the empty log's seed): it identifies the
     /// log's content up to and including that seq.
     public func chainHash(at seq: UInt64) throws -> UInt64 {
-        if seq == 0 { return FNV1a64.offsetBasis }
+        if seq == 0 { return ContentChain.start }
         guard let chain = try withRecord(at: seq, { try LogRecord.header($0, seq: seq).chain }) else {
             throw StoreError(.badInput, "seq \(seq) is past the end of the log")
         }

@@ -24,6 +24,8 @@ struct Recon: ParsableCommand {
             EventsCommand.self,
             VerifyCommand.self,
             StateCommand.self,
+            ReconcileCommand.self,
+            ReplayCommand.self,
             CheckpointCommand.self,
             GenerateCommand.self,
             DemoCommand.self,

@@ -1,0 +1,76 @@
+/// How a discrepancy moved between runs. Raw values are part of the audit contract.
+public enum Transition: String, Sendable, CaseIterable {
+    case opened, escalated, resolved
+}
+
+/// One lifecycle step: a key opened, escalated or resolved at a run.
+public struct LifecycleEvent: Sendable, Equatable {
+    public var transition: Transition
+    public var key: String
+    public var type: DiscrepancyType
+    public var severity: Severity
+    public var account: String
+    /// The run's point.
+    public var atSeq: UInt64
+    public var runId: String
+    /// For a resolution: when the discrepancy first appeared.
+    public var firstSeenSeq: UInt64
+    public var message: String
+}
+
+/// The discrepancies open for one account after its latest run.
+///
+/// Persistence counts consecutive runs: a key absent from one run is resolved,
+/// and if it comes back it opens again with a new `first_seen_seq`, so "since
+/// when" always means "since when without a break".
+public struct LifecycleState: Sendable, Equatable {
+    public struct Open: Sendable, Equatable {
+        public var type: DiscrepancyType
+        public var firstSeenSeq: UInt64
+        public var runsSeen: Int
+        public var severity: Severity
+        public var message: String
+    }
+
+    public var open: [String: Open] = [:]
+
+    public init() {}
+
+    /// Fills in `first_seen_seq`, `runs_seen`, escalation and `run_id` on this
+    /// run's discrepancies, and returns what changed since the previous run.
+    public mutating func advance(_ discrepancies: inout [Discrepancy], account: String, atSeq: UInt64, runId: String,
+                                 config: ReconConfig) -> [LifecycleEvent] {
+        var events: [LifecycleEvent] = []
+        var next: [String: Open] = [:]
+        for i in discrepancies.indices {
+            var d = discrepancies[i]
+            d.runId = runId
+            let previous = open[d.key]
+            d.runsSeen = (previous?.runsSeen ?? 0) + 1
+            d.firstSeenSeq = previous?.firstSeenSeq ?? atSeq
+            let t = config.thresholds(account: account, symbol: d.symbol, asset: d.asset)
+            if d.severity == .warning && t.escalateAfterRuns > 0 && d.runsSeen >= t.escalateAfterRuns {
+                d.severity = .critical
+                d.message += " (persisting for \(d.runsSeen) runs)"
+            }
+            if let previous {
+                if d.severity > previous.severity {
+                    events.append(LifecycleEvent(transition: .escalated, key: d.key, type: d.type, severity: d.severity, account: account,
+                                                 atSeq: atSeq, runId: runId, firstSeenSeq: d.firstSeenSeq, message: d.message))
+                }
+            } else {
+                events.append(LifecycleEvent(transition: .opened, key: d.key, type: d.type, severity: d.severity, account: account,
+                                             atSeq: atSeq, runId: runId, firstSeenSeq: d.firstSeenSeq, message: d.message))
+            }
+            next[d.key] = Open(type: d.type, firstSeenSeq: d.firstSeenSeq, runsSeen: d.runsSeen, severity: d.severity, message: d.message)
+            discrepancies[i] = d
+        }
+        for key in open.keys.sorted() where next[key] == nil {
+            let gone = open[key]!
+            events.append(LifecycleEvent(transition: .resolved, key: key, type: gone.type, severity: gone.severity, account: account,
+                                         atSeq: atSeq, runId: runId, firstSeenSeq: gone.firstSeenSeq, message: gone.message))
+        }
+        open = next
+        return events
+    }
+}
