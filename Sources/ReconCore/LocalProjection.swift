@@ -156,13 +156,16 @@ public struct FeeKey: Sendable, Hashable, Comparable {
 public struct FeeAggregate: Sendable, Equatable {
     public var count = 0
     public var notional: ExactDecimal = .zero
-    /// Σ fee (net: charges positive, rebates negative).
+    /// Σ fee in the quote asset (net: charges positive, rebates negative). A fee
+    /// in the base asset is valued at its fill's price, which is exact.
     public var feeSum: ExactDecimal = .zero
+    /// Notional of the fills whose fee is in `feeSum` (the schedule's base).
+    public var feeNotional: ExactDecimal = .zero
     /// Σ of positive fees and of |negative fees|.
     public var charged: ExactDecimal = .zero
     public var rebated: ExactDecimal = .zero
-    /// Fills whose fee was paid in an asset other than the quote asset are kept out
-    /// of `feeSum` (a base-asset fee is not a quote amount) and counted here.
+    /// Fills whose fee was paid in a third asset (neither quote nor base) are kept
+    /// out of `feeSum`, having no price here, and counted here.
     public var otherAssetFees = 0
     public var firstSeq: UInt64 = 0
     public var lastSeq: UInt64 = 0
@@ -357,9 +360,12 @@ extension LocalProjection {
         aggregate.count += 1
         aggregate.notional += x.qty * x.price
         if let fee = x.fee {
-            if x.feeAsset == nil || x.feeAsset == kind.settlement {
-                aggregate.feeSum += fee
-                if fee.isPositive { aggregate.charged += fee } else { aggregate.rebated -= fee }
+            let quoteFee: ExactDecimal? = x.feeAsset == nil || x.feeAsset == kind.settlement ? fee
+                : (kind.base != nil && x.feeAsset == kind.base ? fee * x.price : nil)
+            if let quoteFee {
+                aggregate.feeSum += quoteFee
+                aggregate.feeNotional += x.qty * x.price
+                if quoteFee.isPositive { aggregate.charged += quoteFee } else { aggregate.rebated -= quoteFee }
             } else {
                 aggregate.otherAssetFees += 1
             }

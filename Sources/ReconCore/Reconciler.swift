@@ -575,11 +575,11 @@ public enum Reconciler {
             let a = local.fees[key]!
             let rates = config.feeRates(account: account, symbol: key.symbol)
             let ts = config.thresholds(account: account, symbol: key.symbol)
-            let expected = (a.notional * rates.netBps(key.liquidity)).divided(by: 10_000, scale: 12)
+            let expected = (a.feeNotional * rates.netBps(key.liquidity)).divided(by: 10_000, scale: 12)
             let allowed = ts.feeTolerance * ExactDecimal(max(a.count - a.otherAssetFees, 1))
             guard a.count > a.otherAssetFees, (a.feeSum - expected).magnitude > allowed else { continue }
             let subject = "\(key.symbol):\(key.liquidity.rawValue)"
-            let chargedBps = a.notional.isZero ? ExactDecimal.zero : (a.feeSum * 10_000).divided(by: a.notional, scale: 4)
+            let chargedBps = a.feeNotional.isZero ? ExactDecimal.zero : (a.feeSum * 10_000).divided(by: a.feeNotional, scale: 4)
             var d = Discrepancy(type: .fillFeeMismatch, severity: .warning, account: account, subject: "schedule:\(subject)",
                                 message: "\(a.count) \(key.liquidity.rawValue) fills on \(key.symbol) paid \(a.feeSum) (\(chargedBps) bps); the schedule (\(config.feeRateSource(account: account, symbol: key.symbol))) expects \(expected.rounded(scale: 8)) (\(rates.netBps(key.liquidity)) bps)")
             d.symbol = key.symbol

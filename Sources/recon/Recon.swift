@@ -26,6 +26,7 @@ struct Recon: ParsableCommand {
             StateCommand.self,
             ReconcileCommand.self,
             ReplayCommand.self,
+            CheckCommand.self,
             CheckpointCommand.self,
             GenerateCommand.self,
             DemoCommand.self,
