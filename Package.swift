@@ -13,11 +13,15 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .target(name: "ReconCore"),
-        .target(name: "ReconStore", dependencies: ["CLMDB", "ReconCore"]),
+        .target(
+            name: "ReconStore",
+            dependencies: ["CLMDB", "ReconCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "recon",
             dependencies: [

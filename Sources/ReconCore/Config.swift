@@ -126,7 +126,9 @@ public struct ReconConfig: Sendable, Equatable {
     var accountOverrides: [String: Overrides] = [:]
     var accountSymbolOverrides: [String: [String: Overrides]] = [:]
     var accountAssetOverrides: [String: [String: Overrides]] = [:]
-    var fees: FeeChoice = .tier("VIP0")
+    /// The global schedule; nil when the config names none (schedule checks then
+    /// do not run: Recon never invents a schedule to compare against).
+    var fees: FeeChoice?
     var feeProfiles: [String: FeeChoice] = [:]
     var accountFees: [String: FeeChoice] = [:]
     var accountFeeProfiles: [String: [String: FeeChoice]] = [:]
@@ -164,12 +166,12 @@ public struct ReconConfig: Sendable, Equatable {
     }
 
     /// The fee rates that apply to a symbol: exact profile, then `*`, then the
-    /// schedule (the account's first, then the global one).
-    public func feeRates(account: String, symbol: String) -> FeeRates {
+    /// schedule (the account's first, then the global one); nil when none is set.
+    public func feeRates(account: String, symbol: String) -> FeeRates? {
         let choice = accountFeeProfiles[account]?[symbol] ?? feeProfiles[symbol]
             ?? accountFeeProfiles[account]?["*"] ?? feeProfiles["*"]
             ?? accountFees[account] ?? fees
-        return rates(choice)
+        return choice.map(rates)
     }
 
     /// Where `feeRates` found its answer, for reports.
@@ -218,7 +220,7 @@ extension ReconConfig {
             switch key {
             case "defaults":
                 var overrides: Overrides = []
-                var fees = config.fees
+                var fees: FeeChoice? = config.fees
                 var profiles: [String: FeeChoice] = [:]
                 try config.parseLevel(value, path: "defaults", overrides: &overrides, fees: &fees, profiles: &profiles)
                 config.defaults = overrides
@@ -279,14 +281,14 @@ extension ReconConfig {
     }
 
     private func allFeeChoices() -> [(String, FeeChoice)] {
-        var all: [(String, FeeChoice)] = [("defaults.fees", fees)]
+        var all: [(String, FeeChoice)] = fees.map { [("defaults.fees", $0)] } ?? []
         for (s, c) in feeProfiles { all.append(("defaults.fee_profiles.\(s)", c)) }
         for (a, c) in accountFees { all.append(("accounts.\(a).fees", c)) }
         for (a, m) in accountFeeProfiles { for (s, c) in m { all.append(("accounts.\(a).fee_profiles.\(s)", c)) } }
         return all
     }
 
-    private func parseLevel(_ value: JSONValue, path: String, overrides: inout Overrides, fees: inout FeeChoice,
+    private func parseLevel(_ value: JSONValue, path: String, overrides: inout Overrides, fees: inout FeeChoice?,
                             profiles: inout [String: FeeChoice]) throws(ConfigError) {
         guard case .object(let object) = value else { throw ConfigError(path: path, reason: "expected an object") }
         var thresholdPart = JSONObject()
@@ -530,7 +532,7 @@ extension ReconConfig {
             ("assets", mapJSON(assetOverrides, overridesJSON)),
             ("defaults", overridesJSON(defaults)),
             ("fee_profiles", mapJSON(feeProfiles, choiceJSON)),
-            ("fees", choiceJSON(fees)),
+            ("fees", fees.map(choiceJSON) ?? .null),
             ("symbols", mapJSON(symbolOverrides, overridesJSON)),
         ])
         var w = JSONWriter()

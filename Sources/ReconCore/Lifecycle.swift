@@ -18,6 +18,18 @@ public struct LifecycleEvent: Sendable, Equatable {
     public var message: String
 }
 
+extension DiscrepancyType {
+    /// Whether a persisting warning of this type turns critical. Cumulative fee
+    /// metrics do not: they are running ratios whose alerting is "for 30 minutes"
+    /// in the shipped rules; inventory drift has its own critical band.
+    public var escalatesByPersistence: Bool {
+        switch self {
+        case .feeMakerRatioLow, .feeNetBpsHigh, .feeBpsHigh, .feeNetBpsRebate, .inventoryDrift: return false
+        default: return true
+        }
+    }
+}
+
 /// The discrepancies open for one account after its latest run.
 ///
 /// Persistence counts consecutive runs: a key absent from one run is resolved,
@@ -49,7 +61,7 @@ public struct LifecycleState: Sendable, Equatable {
             d.runsSeen = (previous?.runsSeen ?? 0) + 1
             d.firstSeenSeq = previous?.firstSeenSeq ?? atSeq
             let t = config.thresholds(account: account, symbol: d.symbol, asset: d.asset)
-            if d.severity == .warning && t.escalateAfterRuns > 0 && d.runsSeen >= t.escalateAfterRuns {
+            if d.severity == .warning && d.type.escalatesByPersistence && t.escalateAfterRuns > 0 && d.runsSeen >= t.escalateAfterRuns {
                 d.severity = .critical
                 d.message += " (persisting for \(d.runsSeen) runs)"
             }

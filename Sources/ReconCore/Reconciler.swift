@@ -98,12 +98,13 @@ public struct FeesReport: Sendable, Equatable {
     public var rebatesBps: ExactDecimal = 0
     public var netBps: ExactDecimal = 0
     public var makerTakerRatio: ExactDecimal = 0
-    public var expectedFeesAbsolute: ExactDecimal = 0
-    public var expectedRebatesAbsolute: ExactDecimal = 0
-    public var expectedNetAbsolute: ExactDecimal = 0
-    public var expectedNetBps: ExactDecimal = 0
+    /// From the schedule; nil when no schedule is configured for some traded symbol.
+    public var expectedFeesAbsolute: ExactDecimal?
+    public var expectedRebatesAbsolute: ExactDecimal?
+    public var expectedNetAbsolute: ExactDecimal?
+    public var expectedNetBps: ExactDecimal?
     /// Reported net minus expected net.
-    public var feeDeltaAbsolute: ExactDecimal = 0
+    public var feeDeltaAbsolute: ExactDecimal?
 
     /// Digits kept in bps and ratios.
     public static let ratioScale = 6
@@ -341,7 +342,8 @@ public enum Reconciler {
         if !t.checks.fees {
             f.checks.append(("fees", "off"))
         } else {
-            f.checks.append(("fees", "ran"))
+            let scheduled = projection.local.fees.keys.allSatisfy { config.feeRates(account: account, symbol: $0.symbol) != nil }
+            f.checks.append(("fees", scheduled ? "ran" : "ran (no fee schedule configured: fills not compared with a schedule)"))
             f.discrepancies += feeDiscrepancies(projection.local, fees: f.fees, config: config, account: account)
         }
 
@@ -533,34 +535,41 @@ public enum Reconciler {
     public static func feesReport(_ local: LocalProjection, config: ReconConfig, account: String) -> FeesReport {
         var r = FeesReport()
         let tenThousand: ExactDecimal = 10_000
+        var expectedFees: ExactDecimal? = 0
+        var expectedRebates: ExactDecimal = 0
         for key in local.fees.keys.sorted() {
             let a = local.fees[key]!
             let rates = config.feeRates(account: account, symbol: key.symbol)
+            if rates == nil { expectedFees = nil }
             r.grossNotional += a.notional
             if key.liquidity == .maker {
                 r.makerNotional += a.notional
                 r.makerCount += a.count
-                r.expectedFeesAbsolute += a.notional * rates.makerBps
-                r.expectedRebatesAbsolute += a.notional * rates.makerRebateBps
+                if let rates, let e = expectedFees {
+                    expectedFees = e + a.feeNotional * rates.makerBps
+                    expectedRebates += a.feeNotional * rates.makerRebateBps
+                }
             } else {
                 r.takerNotional += a.notional
                 r.takerCount += a.count
-                r.expectedFeesAbsolute += a.notional * rates.takerBps
+                if let rates, let e = expectedFees { expectedFees = e + a.feeNotional * rates.takerBps }
             }
             r.feesAbsolute += a.charged
             r.rebatesAbsolute += a.rebated
         }
-        r.expectedFeesAbsolute = r.expectedFeesAbsolute.divided(by: tenThousand, scale: 12)
-        r.expectedRebatesAbsolute = r.expectedRebatesAbsolute.divided(by: tenThousand, scale: 12)
-        r.expectedNetAbsolute = r.expectedFeesAbsolute - r.expectedRebatesAbsolute
         r.netAbsolute = r.feesAbsolute - r.rebatesAbsolute
-        r.feeDeltaAbsolute = r.netAbsolute - r.expectedNetAbsolute
+        let s = FeesReport.ratioScale
+        if let expectedFees {
+            r.expectedFeesAbsolute = expectedFees.divided(by: tenThousand, scale: 12)
+            r.expectedRebatesAbsolute = expectedRebates.divided(by: tenThousand, scale: 12)
+            r.expectedNetAbsolute = r.expectedFeesAbsolute! - r.expectedRebatesAbsolute!
+            r.feeDeltaAbsolute = r.netAbsolute - r.expectedNetAbsolute!
+            r.expectedNetBps = r.grossNotional.isZero ? 0 : (r.expectedNetAbsolute! * tenThousand).divided(by: r.grossNotional, scale: s)
+        }
         if !r.grossNotional.isZero {
-            let s = FeesReport.ratioScale
             r.feesBps = (r.feesAbsolute * tenThousand).divided(by: r.grossNotional, scale: s)
             r.rebatesBps = (r.rebatesAbsolute * tenThousand).divided(by: r.grossNotional, scale: s)
             r.netBps = (r.netAbsolute * tenThousand).divided(by: r.grossNotional, scale: s)
-            r.expectedNetBps = (r.expectedNetAbsolute * tenThousand).divided(by: r.grossNotional, scale: s)
             r.makerTakerRatio = r.makerNotional.divided(by: r.grossNotional, scale: s)
         }
         return r
@@ -573,7 +582,7 @@ public enum Reconciler {
         // tier shows here even when every fill agrees with the venue's record.
         for key in local.fees.keys.sorted() {
             let a = local.fees[key]!
-            let rates = config.feeRates(account: account, symbol: key.symbol)
+            guard let rates = config.feeRates(account: account, symbol: key.symbol) else { continue }
             let ts = config.thresholds(account: account, symbol: key.symbol)
             let expected = (a.feeNotional * rates.netBps(key.liquidity)).divided(by: 10_000, scale: 12)
             let allowed = ts.feeTolerance * ExactDecimal(max(a.count - a.otherAssetFees, 1))

@@ -114,11 +114,12 @@ extension FeesReport {
         w.field("rebates_bps", rebatesBps)
         w.field("net_bps", netBps)
         w.field("maker_taker_ratio", makerTakerRatio)
-        w.field("expected_fees_absolute", expectedFeesAbsolute)
-        w.field("expected_rebates_absolute", expectedRebatesAbsolute)
-        w.field("expected_net_absolute", expectedNetAbsolute)
-        w.field("expected_net_bps", expectedNetBps)
-        w.field("fee_delta_absolute", feeDeltaAbsolute)
+        for (name, value) in [("expected_fees_absolute", expectedFeesAbsolute), ("expected_rebates_absolute", expectedRebatesAbsolute),
+                              ("expected_net_absolute", expectedNetAbsolute), ("expected_net_bps", expectedNetBps),
+                              ("fee_delta_absolute", feeDeltaAbsolute)] {
+            w.key(name)
+            if let value { w.decimal(value) } else { w.null() }
+        }
     }
 }
 

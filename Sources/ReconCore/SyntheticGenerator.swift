@@ -62,8 +62,9 @@ public struct GeneratorOptions: Sendable {
     public var faults: [FaultRequest] = []
     public var startMs: Int64 = 1_763_000_000_000
     public var venue = "simex"
-    /// What the venue charges (before a fee_tier_mismatch fault).
-    public var chargedTier = FeeRates.vip2
+    /// The tier the bot believes in and the venue charges (until a
+    /// fee_tier_mismatch fault makes the venue charge VIP0).
+    public var feeTier = FeeRates.vip2
     /// Percent of steps that emit an exchange snapshot / a trade-history window.
     public var snapshotPercent = 7
     public var fillsWindowPercent = 3
@@ -118,8 +119,11 @@ public final class SyntheticGenerator: IteratorProtocol {
         var fillCounter = 0
         var eventCounter = 0
         var lastFill: FillRecord?
+        /// What the venue charges; the bot always computes its fee at `feeTier`.
         var charged: FeeRates
-        var pendingReveal: [Int] = []
+        /// Faults waiting for the remote event that shows them (window-only ones
+        /// show only in trade history, e.g. a fee the venue charged differently).
+        var pendingReveal: [(fault: Int, windowOnly: Bool)] = []
         var pendingFeeFault: Int?
     }
 
@@ -129,7 +133,7 @@ public final class SyntheticGenerator: IteratorProtocol {
         now = options.startMs
         mids = (0..<max(options.symbols, 1)).map { k in ExactDecimal(100 + 37 * k) }
         accounts = options.accountNames.map {
-            AccountSim(name: $0, windowStartMs: options.startMs, charged: options.chargedTier)
+            AccountSim(name: $0, windowStartMs: options.startMs, charged: options.feeTier)
         }
         // Unplaced faults spread over the first 60% of the session, so later
         // snapshots see them persist.
@@ -203,7 +207,7 @@ public final class SyntheticGenerator: IteratorProtocol {
         let name = accounts[a].name
         func record(subject: String, symbol: String?, note: String) {
             faults.append(InjectedFault(kind: kind, account: name, seq: seq, revealedAtSeq: nil, subject: subject, symbol: symbol, note: note))
-            accounts[a].pendingReveal.append(faults.count - 1)
+            accounts[a].pendingReveal.append((faults.count - 1, kind == .feeTierMismatch))
         }
         switch kind {
         case .missedFill:
@@ -232,15 +236,15 @@ public final class SyntheticGenerator: IteratorProtocol {
             accounts[a].fillCounter += 1
             let fillId = "\(name)-manual-\(accounts[a].fillCounter)"
             let trade = FillRecord(fillId: fillId, orderId: "\(name)-manual-order-\(accounts[a].fillCounter)", symbol: symbolName(k),
-                                   side: .buy, qty: lot * 50, price: mids[k], fee: fee(lot * 50 * mids[k], .taker, a),
+                                   side: .buy, qty: lot * 50, price: mids[k], fee: fee(lot * 50 * mids[k], .taker, accounts[a].charged),
                                    feeAsset: "USDT", liquidity: .taker, tsMs: now)
             applyAtVenue(a, trade, symbol: k)
             record(subject: fillId, symbol: trade.symbol, note: "a manual buy of \(trade.qty) \(trade.symbol) on the venue, outside the bot")
             emitSnapshot(a, validAt: now)
         case .feeTierMismatch:
-            accounts[a].charged = .vip0
+            accounts[a].charged = options.feeTier == .vip0 ? .vip1 : .vip0
             accounts[a].pendingFeeFault = faults.count
-            record(subject: "fees", symbol: nil, note: "the venue charges VIP0 from here on")
+            record(subject: "fees", symbol: nil, note: "the venue charges another tier from here on; the bot still books its own")
             if accounts[a].venueOrders.isEmpty { submit(a, symbol: rng.below(mids.count), reachesVenue: true) }
             else { fill(a, orderIndex: 0, tsMs: now, emit: true) }
         case .snapshotRace:
@@ -297,7 +301,7 @@ public final class SyntheticGenerator: IteratorProtocol {
         accounts[a].fillCounter += 1
         let record = FillRecord(fillId: "\(accounts[a].name)-f-\(accounts[a].fillCounter)", orderId: order.orderId,
                                 symbol: symbolName(order.symbol), side: order.side, qty: qty, price: order.price,
-                                fee: fee(qty * order.price, liquidity, a), feeAsset: "USDT", liquidity: liquidity, tsMs: tsMs)
+                                fee: fee(qty * order.price, liquidity, accounts[a].charged), feeAsset: "USDT", liquidity: liquidity, tsMs: tsMs)
         order.remaining -= qty
         if order.remaining.isZero {
             accounts[a].venueOrders.remove(at: orderIndex)
@@ -308,6 +312,8 @@ public final class SyntheticGenerator: IteratorProtocol {
         if emit {
             var local = record
             local.tsMs = nil
+            // The bot books the fee it expects; the venue's record has what it charged.
+            local.fee = fee(qty * order.price, liquidity, options.feeTier)
             accounts[a].lastFill = local
             queue.append(makeEvent(a, tsMs: tsMs, body: .fill(local)))
             if let faultIndex = accounts[a].pendingFeeFault {
@@ -320,8 +326,8 @@ public final class SyntheticGenerator: IteratorProtocol {
         return record
     }
 
-    private func fee(_ notional: ExactDecimal, _ liquidity: Liquidity, _ a: Int) -> ExactDecimal {
-        (notional * accounts[a].charged.netBps(liquidity)).divided(by: 10_000, scale: 8)
+    private func fee(_ notional: ExactDecimal, _ liquidity: Liquidity, _ rates: FeeRates) -> ExactDecimal {
+        (notional * rates.netBps(liquidity)).divided(by: 10_000, scale: 8)
     }
 
     private func applyAtVenue(_ a: Int, _ record: FillRecord, symbol k: Int) {
@@ -357,7 +363,7 @@ public final class SyntheticGenerator: IteratorProtocol {
 
     private func emitSnapshot(_ a: Int, validAt: Int64) {
         queue.append(snapshotEvent(a, validAt: validAt))
-        reveal(a)
+        reveal(a, window: false)
     }
 
     private func emitFillsWindow(_ a: Int) {
@@ -366,15 +372,20 @@ public final class SyntheticGenerator: IteratorProtocol {
         accounts[a].trades.removeAll { ($0.tsMs ?? 0) <= now }
         accounts[a].windowStartMs = now + 1
         queue.append(makeEvent(a, tsMs: now, body: .exchangeFills(ExchangeFills(fromMs: from, toMs: now, fills: trades))))
-        reveal(a)
+        reveal(a, window: true)
     }
 
-    private func reveal(_ a: Int) {
+    private func reveal(_ a: Int, window: Bool) {
         let seq = UInt64(emitted + queue.count)
-        for index in accounts[a].pendingReveal where faults[index].revealedAtSeq == nil {
-            faults[index].revealedAtSeq = seq
+        revealAll(a, seq: seq, window: window)
+    }
+
+    private func revealAll(_ a: Int, seq: UInt64, window: Bool) {
+        accounts[a].pendingReveal.removeAll { pending in
+            guard window || !pending.windowOnly else { return false }
+            if faults[pending.fault].revealedAtSeq == nil { faults[pending.fault].revealedAtSeq = seq }
+            return true
         }
-        accounts[a].pendingReveal.removeAll()
     }
 
     private func makeEvent(_ a: Int, tsMs: Int64, body: EventBody) -> Event {

@@ -38,7 +38,8 @@ func printHuman(_ report: Report) {
     }
     if !table.rows.isEmpty { print(table.render()) }
     let f = r.findings.fees
-    print("  fees: gross \(f.grossNotional.rounded(scale: 2)), maker ratio \(f.makerTakerRatio), net \(f.netAbsolute.rounded(scale: 8)) (\(f.netBps) bps), expected \(f.expectedNetAbsolute.rounded(scale: 8)) (\(f.expectedNetBps) bps)")
+    let expected = f.expectedNetAbsolute.map { "expected \($0.rounded(scale: 8)) (\(f.expectedNetBps ?? 0) bps)" } ?? "no schedule configured"
+    print("  fees: gross \(f.grossNotional.rounded(scale: 2)), maker ratio \(f.makerTakerRatio), net \(f.netAbsolute.rounded(scale: 8)) (\(f.netBps) bps), \(expected)")
     let off = r.findings.checks.filter { $0.1 != "ran" }
     if !off.isEmpty { print("  checks not run as usual: " + off.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")) }
     if !r.findings.corrections.isEmpty {

@@ -19,6 +19,17 @@ struct DataOptions: ParsableArguments {
     /// The log's own LMDB folder inside the data folder.
     var logDirectory: String { directory + "/log" }
 
+    /// The SQLite audit store beside the log (derived, rebuildable).
+    var auditPath: String { directory + "/audit.sqlite" }
+
+    func openAudit() throws -> AuditStore {
+        do {
+            return try AuditStore(path: auditPath)
+        } catch {
+            throw CLIError("cannot open the audit store \(auditPath): \(error)")
+        }
+    }
+
     func openLog(readOnly: Bool = false) throws -> EventLog {
         var options = EventLogOptions()
         options.readOnly = readOnly

@@ -85,16 +85,15 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print the timeline as NDJSON.")
     var json = false
 
+    @Flag(help: "Do not record the timeline in the audit store.")
+    var noAudit = false
+
     func run() throws {
         let config = try configOptions.load()
         let log = try data.openLog(readOnly: true)
         var out = OutputBuffer()
-        var runs = 0
         let started = monotonicSeconds()
-        let runner = try log.replay(config: config, account: account, progress: { done, total in
-            Console.progress("replay", done, total)
-        }) { outcome in
-            runs += 1
+        let print: (RunOutcome) -> Void = { outcome in
             for e in outcome.lifecycle {
                 if json {
                     var w = JSONWriter()
@@ -105,16 +104,29 @@ struct ReplayCommand: ParsableCommand {
                 }
             }
         }
+        let runs: Int
+        let runner: ReplayRunner
+        if noAudit {
+            var count = 0
+            runner = try log.replay(config: config, account: account, progress: { Console.progress("replay", $0, $1) }) { outcome in
+                count += 1
+                print(outcome)
+            }
+            runs = count
+        } else {
+            (runs, runner) = try rebuildTimeline(log: log, audit: try data.openAudit(), config: config, account: account, onRun: print)
+        }
         out.flush()
         if !json {
-            print("\n\(runs) runs in \(String(format: "%.2f", monotonicSeconds() - started)) s. Open at the end:")
+            Swift.print("\n\(runs) runs in \(String(format: "%.2f", monotonicSeconds() - started)) s (config \(config.hash.prefix(19))…). Open at the end:")
             var table = TextTable(["account", "critical", "warning", "info"], rightAligned: [1, 2, 3])
             for name in runner.lifecycle.keys.sorted() {
                 let open = runner.lifecycle[name]!.open.values
                 table.add([name, "\(open.filter { $0.severity == .critical }.count)", "\(open.filter { $0.severity == .warning }.count)",
                            "\(open.filter { $0.severity == .info }.count)"])
             }
-            print(table.render())
+            Swift.print(table.render())
+            if !noAudit { Swift.print("Timeline recorded in \(data.auditPath); see `recon audit discrepancies` and `recon drift`.") }
         }
     }
 }
