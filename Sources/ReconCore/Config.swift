@@ -145,9 +145,25 @@ public struct ReconConfig: Sendable, Equatable {
     /// The defaults alone.
     public static let standard: ReconConfig = try! parse("{}")
 
+    /// The defaults layer and each account's layer, computed once at parse:
+    /// `thresholds(account:symbol:asset:)` sits on every hot path of a run.
+    private var defaultThresholds = Thresholds()
+    private var accountThresholds: [String: Thresholds] = [:]
+
     /// Thresholds for an account (and symbol / asset when given), layered:
     /// defaults, global symbol or asset, account, account symbol or asset.
     public func thresholds(account: String, symbol: String? = nil, asset: String? = nil) -> Thresholds {
+        let symbolLayer = symbol.flatMap { symbolOverrides[$0] }
+        let assetLayer = asset.flatMap { assetOverrides[$0] }
+        let accountSymbolLayer = symbol.flatMap { accountSymbolOverrides[account]?[$0] }
+        let accountAssetLayer = asset.flatMap { accountAssetOverrides[account]?[$0] }
+        if symbolLayer == nil && assetLayer == nil && accountSymbolLayer == nil && accountAssetLayer == nil {
+            return accountThresholds[account] ?? defaultThresholds
+        }
+        return layered(account: account, symbol: symbol, asset: asset)
+    }
+
+    private func layered(account: String, symbol: String?, asset: String?) -> Thresholds {
         var t = Thresholds()
         apply(defaults, to: &t)
         if let symbol, let o = symbolOverrides[symbol] { apply(o, to: &t) }
@@ -274,6 +290,10 @@ extension ReconConfig {
                 let known = (Array(FeeRates.tiers.keys) + Array(config.customTiers.keys)).sorted().joined(separator: ", ")
                 throw ConfigError(path: path, reason: "unknown fee tier \"\(name)\" (known: \(known))")
             }
+        }
+        config.defaultThresholds = config.layered(account: "", symbol: nil, asset: nil)
+        for account in config.accountOverrides.keys {
+            config.accountThresholds[account] = config.layered(account: account, symbol: nil, asset: nil)
         }
         config.canonicalJSON = config.canonical()
         config.hash = "sha256:" + SHA256.hex(config.canonicalJSON)

@@ -16,9 +16,22 @@ public struct LifecycleEvent: Sendable, Equatable {
     /// For a resolution: when the discrepancy first appeared.
     public var firstSeenSeq: UInt64
     public var message: String
+    /// The discrepancy as it stood at this run (nil for a resolution).
+    public var discrepancy: Discrepancy?
 }
 
 extension DiscrepancyType {
+    /// Types that are one problem seen in different shapes: a position that goes
+    /// from "quantity differs" to "missing locally" is the same drift, so its
+    /// `first_seen_seq` carries over rather than starting again.
+    public var family: String? {
+        switch self {
+        case .positionMissingLocal, .positionMissingRemote, .positionSideMismatch, .positionQtyMismatch: return "position"
+        case .orderMissingRemote, .orderMissingLocal, .orderQtyMismatch, .orderSideMismatch: return "order"
+        default: return nil
+        }
+    }
+
     /// Whether a persisting warning of this type turns critical. Cumulative fee
     /// metrics do not: they are running ratios whose alerting is "for 30 minutes"
     /// in the shipped rules; inventory drift has its own critical band.
@@ -54,10 +67,23 @@ public struct LifecycleState: Sendable, Equatable {
                                  config: ReconConfig) -> [LifecycleEvent] {
         var events: [LifecycleEvent] = []
         var next: [String: Open] = [:]
+        // The open keys of each family subject, to carry history across a change of shape.
+        var familyPrevious: [String: Open] = [:]
+        for (key, o) in open {
+            if let family = o.type.family, let subject = Self.subject(of: key, type: o.type) {
+                let id = family + "\u{1}" + subject
+                if let seen = familyPrevious[id], seen.firstSeenSeq <= o.firstSeenSeq { continue }
+                familyPrevious[id] = o
+            }
+        }
         for i in discrepancies.indices {
             var d = discrepancies[i]
             d.runId = runId
-            let previous = open[d.key]
+            var previous = open[d.key]
+            if previous == nil, let family = d.type.family, let subject = Self.subject(of: d.key, type: d.type),
+               let carried = familyPrevious[family + "\u{1}" + subject] {
+                previous = carried
+            }
             d.runsSeen = (previous?.runsSeen ?? 0) + 1
             d.firstSeenSeq = previous?.firstSeenSeq ?? atSeq
             let t = config.thresholds(account: account, symbol: d.symbol, asset: d.asset)
@@ -65,14 +91,14 @@ public struct LifecycleState: Sendable, Equatable {
                 d.severity = .critical
                 d.message += " (persisting for \(d.runsSeen) runs)"
             }
-            if let previous {
+            if let previous, open[d.key] != nil {
                 if d.severity > previous.severity {
                     events.append(LifecycleEvent(transition: .escalated, key: d.key, type: d.type, severity: d.severity, account: account,
-                                                 atSeq: atSeq, runId: runId, firstSeenSeq: d.firstSeenSeq, message: d.message))
+                                                 atSeq: atSeq, runId: runId, firstSeenSeq: d.firstSeenSeq, message: d.message, discrepancy: d))
                 }
             } else {
                 events.append(LifecycleEvent(transition: .opened, key: d.key, type: d.type, severity: d.severity, account: account,
-                                             atSeq: atSeq, runId: runId, firstSeenSeq: d.firstSeenSeq, message: d.message))
+                                             atSeq: atSeq, runId: runId, firstSeenSeq: d.firstSeenSeq, message: d.message, discrepancy: d))
             }
             next[d.key] = Open(type: d.type, firstSeenSeq: d.firstSeenSeq, runsSeen: d.runsSeen, severity: d.severity, message: d.message)
             discrepancies[i] = d
@@ -84,5 +110,11 @@ public struct LifecycleState: Sendable, Equatable {
         }
         open = next
         return events
+    }
+
+    /// The part of a key after its type (`account:subject`).
+    static func subject(of key: String, type: DiscrepancyType) -> String? {
+        let prefix = type.rawValue + ":"
+        return key.hasPrefix(prefix) ? String(key.dropFirst(prefix.count)) : nil
     }
 }

@@ -13,8 +13,9 @@ public struct PerpPosition: Sendable, Equatable {
     /// `|qty| × average entry`, kept exactly except for partial-close rounding.
     public private(set) var cost: ExactDecimal = .zero
 
-    /// Fractional digits kept when a partial close divides the cost basis.
-    public static let costScale = 18
+    /// Fractional digits kept when a partial close divides the cost basis
+    /// (finer than any venue's, coarse enough to read).
+    public static let costScale = 10
     /// Fractional digits of the displayed average entry price.
     public static let entryPriceScale = 12
 

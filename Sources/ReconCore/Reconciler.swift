@@ -329,8 +329,13 @@ public enum Reconciler {
             f.checks.append(("fills", "off"))
         } else {
             f.checks.append(("fills", remote.fillCoverage.isEmpty ? "ran (no venue trade history yet)" : "ran"))
-            for fillId in projection.fillIssues.keys.sorted() {
-                f.discrepancies += fillDiscrepancies(fillId, projection.fillIssues[fillId]!, projection, config)
+            var feeGroups: [FeeKey: FeeMismatchGroup] = [:]
+            // Unordered on purpose: the findings are sorted once at the end.
+            for (fillId, issue) in projection.fillIssues {
+                f.discrepancies += fillDiscrepancies(fillId, issue, projection, config, feeGroups: &feeGroups)
+            }
+            for key in feeGroups.keys.sorted() {
+                f.discrepancies.append(feeGroups[key]!.discrepancy(account: account, key: key, config: config))
             }
             for finding in projection.local.findings {
                 f.discrepancies.append(findingDiscrepancy(finding, account))
@@ -416,8 +421,49 @@ public enum Reconciler {
         return equity
     }
 
+    /// Fee differences between the bot's fills and the venue's records, summed
+    /// per symbol and liquidity: a venue that bills another tier differs on every
+    /// fill, and one finding that says so (since which fill, how many, how much)
+    /// serves better than thousands.
+    struct FeeMismatchGroup {
+        var count = 0
+        var localFees: ExactDecimal = 0
+        var venueFees: ExactDecimal = 0
+        var first: (seq: UInt64, fillId: String)
+        var last: (seq: UInt64, fillId: String)
+        var remoteSeq: UInt64 = 0
+        var feeAsset: String?
+
+        mutating func add(fillId: String, local: LocalFill, venue: RemoteFill) {
+            count += 1
+            localFees += local.record.fee ?? 0
+            venueFees += venue.record.fee ?? 0
+            if local.seq < first.seq || (local.seq == first.seq && fillId < first.fillId) { first = (local.seq, fillId) }
+            if local.seq > last.seq || (local.seq == last.seq && fillId > last.fillId) { last = (local.seq, fillId) }
+            remoteSeq = max(remoteSeq, venue.seq)
+        }
+
+        func discrepancy(account: String, key: FeeKey, config: ReconConfig) -> Discrepancy {
+            let t = config.thresholds(account: account, symbol: key.symbol)
+            let delta = venueFees - localFees
+            var d = Discrepancy(type: .fillFeeMismatch, severity: .warning, account: account, subject: "\(key.symbol):\(key.liquidity.rawValue)",
+                                message: "\(count) \(key.liquidity.rawValue) fill\(count == 1 ? "" : "s") on \(key.symbol) since \(first.fillId) (seq \(first.seq)): the venue charged \(venueFees), the bot booked \(localFees) (delta \(delta))")
+            d.symbol = key.symbol
+            d.fillId = first.fillId
+            d.identity = [("liquidity", key.liquidity.rawValue), ("basis", "venue"), ("fills", "\(count)"), ("last_fill_id", last.fillId)]
+            d.local = .decimal(localFees)
+            d.remote = .decimal(venueFees)
+            d.delta = delta
+            d.localSeq = last.seq
+            d.remoteSeq = remoteSeq
+            d.impactQuote = delta.magnitude
+            d.thresholds = [("fee_tolerance", .decimal(t.feeTolerance))]
+            return d
+        }
+    }
+
     private static func fillDiscrepancies(_ fillId: String, _ issue: AccountProjection.FillIssue, _ p: AccountProjection,
-                                          _ config: ReconConfig) -> [Discrepancy] {
+                                          _ config: ReconConfig, feeGroups: inout [FeeKey: FeeMismatchGroup]) -> [Discrepancy] {
         let account = p.account
         switch issue {
         case .missingLocal:
@@ -484,11 +530,8 @@ public enum Reconciler {
                 out.append(d)
             }
             if let bf = b.fee, let af = a.fee, (bf - af).magnitude > t.feeTolerance || a.feeAsset != b.feeAsset || a.liquidity != b.liquidity {
-                var d = make(.fillFeeMismatch, .warning, "fee \(af) \(a.feeAsset ?? "") (\(a.liquidity.rawValue)) locally, \(bf) \(b.feeAsset ?? "") (\(b.liquidity.rawValue)) on the venue")
-                d.delta = bf - af
-                d.impactQuote = (bf - af).magnitude
-                d.thresholds = [("fee_tolerance", .decimal(t.feeTolerance))]
-                out.append(d)
+                let key = FeeKey(symbol: a.symbol, liquidity: b.liquidity)
+                feeGroups[key, default: FeeMismatchGroup(first: (l.seq, fillId), last: (l.seq, fillId))].add(fillId: fillId, local: l, venue: r)
             }
             if let bt = b.tsMs, abs(bt - l.tsMs) > t.fillTimeToleranceMs {
                 var d = make(.fillTimeMismatch, .info, "time \(l.tsMs) locally, \(bt) on the venue")
@@ -695,8 +738,14 @@ extension RemotePosition {
 
 extension FillRecord {
     var json: JSONValue {
-        var w = JSONWriter()
-        w.objectValue { w in writeFields(into: &w) }
-        return (try? JSONReader.parse(String(decoding: w.bytes, as: UTF8.self))) ?? .null
+        var entries: [(key: String, value: JSONValue)] = [
+            ("fill_id", .string(fillId)), ("order_id", .string(orderId)), ("symbol", .string(symbol)),
+            ("side", .string(side.rawValue)), ("qty", .decimal(qty)), ("price", .decimal(price)),
+            ("fee", fee.map { .decimal($0) } ?? .null),
+        ]
+        if let feeAsset { entries.append(("fee_asset", .string(feeAsset))) }
+        entries.append(("liquidity", .string(liquidity.rawValue)))
+        if let tsMs { entries.append(("ts_ms", .number("\(tsMs)"))) }
+        return .object(JSONObject(entries))
     }
 }

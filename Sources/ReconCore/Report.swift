@@ -38,7 +38,19 @@ public struct Report: Sendable {
         return w.bytes
     }
 
+    /// The report without its discrepancy list (counts instead): what the audit
+    /// store keeps for each canonical run.
+    public func summaryJSON() -> [UInt8] {
+        var w = JSONWriter()
+        writeJSON(into: &w, discrepancies: false)
+        return w.bytes
+    }
+
     public func writeJSON(into w: inout JSONWriter) {
+        writeJSON(into: &w, discrepancies: true)
+    }
+
+    func writeJSON(into w: inout JSONWriter, discrepancies withList: Bool) {
         w.beginObject()
         w.field("run_id", runId)
         w.field("account", point.account)
@@ -65,8 +77,18 @@ public struct Report: Sendable {
         w.field("status", statusText)
         w.key("is_clean")
         w.bool(isClean)
-        w.key("discrepancies")
-        w.arrayValue { w in for d in findings.discrepancies { d.writeJSON(into: &w) } }
+        if withList {
+            w.key("discrepancies")
+            w.arrayValue { w in for d in findings.discrepancies { d.writeJSON(into: &w) } }
+        } else {
+            w.key("discrepancies_by_severity")
+            w.objectValue { w in
+                for s in Severity.allCases.reversed() {
+                    w.key(s.rawValue)
+                    w.int(findings.discrepancies.filter { $0.severity == s }.count)
+                }
+            }
+        }
         w.key("orders_local_only")
         w.arrayValue { w in for id in findings.ordersLocalOnly { w.string(id) } }
         w.key("orders_remote_only")

@@ -52,7 +52,8 @@ public final class AuditStore: @unchecked Sendable {
                     at_ms INTEGER NOT NULL,
                     first_seen_seq INTEGER NOT NULL,
                     run_id TEXT NOT NULL,
-                    message TEXT NOT NULL
+                    message TEXT NOT NULL,
+                    discrepancy TEXT
                 );
                 CREATE INDEX lifecycle_by_key ON lifecycle (config_hash, account, key, at_seq);
                 CREATE TABLE replays (
@@ -74,9 +75,10 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
-    /// Records a batch of runs in one transaction. The full report is kept for
-    /// runs where something changed (and ad-hoc runs); a run that only repeats
-    /// the previous one keeps its summary row, so a long replay stays small.
+    /// Records a batch of runs in one transaction. Canonical runs keep a summary
+    /// (the report without its discrepancy list) and each lifecycle transition
+    /// keeps the discrepancy as it stood, so storage grows with what changes, not
+    /// with how long something stays wrong. Ad-hoc runs keep their full report.
     public func record(_ outcomes: [RunOutcome], canonical: Bool) throws {
         guard !outcomes.isEmpty else { return }
         try queue.write { db in
@@ -89,13 +91,19 @@ public final class AuditStore: @unchecked Sendable {
                     """, arguments: [r.runId, r.configHash, r.point.account, Int64(r.point.atSeq), r.point.atMs,
                                      r.point.context.trigger.rawValue, r.statusText, r.discrepancies.count,
                                      r.impactTotalQuote.description, canonical ? 1 : 0,
-                                     !canonical || !o.lifecycle.isEmpty ? String(decoding: r.json(), as: UTF8.self) : ""])
+                                     String(decoding: canonical ? r.summaryJSON() : r.json(), as: UTF8.self)])
                 for e in o.lifecycle where canonical {
                     try db.execute(sql: """
-                        INSERT INTO lifecycle (config_hash, account, key, type, transition, severity, at_seq, at_ms, first_seen_seq, run_id, message)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO lifecycle (config_hash, account, key, type, transition, severity, at_seq, at_ms, first_seen_seq, run_id,
+                                               message, discrepancy)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [r.configHash, e.account, e.key, e.type.rawValue, e.transition.rawValue, e.severity.rawValue,
-                                         Int64(e.atSeq), r.point.atMs, Int64(e.firstSeenSeq), e.runId, e.message])
+                                         Int64(e.atSeq), r.point.atMs, Int64(e.firstSeenSeq), e.runId, e.message,
+                                         e.discrepancy.map { d -> String in
+                                             var w = JSONWriter()
+                                             d.writeJSON(into: &w)
+                                             return w.text
+                                         }])
                 }
             }
         }

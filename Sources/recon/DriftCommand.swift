@@ -92,7 +92,7 @@ struct DriftCommand: ParsableCommand {
         var firstSeen: [String: Discrepancy] = [:]
         let runner = try log.replay(config: config, to: to, account: account, progress: { Console.progress("drift", $0, $1) }) { outcome in
             for e in outcome.lifecycle where e.transition == .opened {
-                if let d = outcome.report.discrepancies.first(where: { $0.key == e.key }) { firstSeen[e.key] = d }
+                if let d = e.discrepancy { firstSeen[e.key] = d }
             }
         }
         let open = runner.lifecycle[account]?.open ?? [:]
