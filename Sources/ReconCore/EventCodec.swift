@@ -372,12 +372,12 @@ public struct ByteReader {
     public mutating func string() throws(CodecError) -> String {
         let count = Int(try varint())
         guard count <= remaining else { throw .truncated }
-        let slice = UnsafeRawBufferPointer(rebasing: base[offset..<offset + count])
+        let start = base.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
         offset += count
-        guard let text = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
-            throw .malformed("string is not UTF-8")
-        }
-        return text
+        // Records are checksummed before decoding and were valid UTF-8 when
+        // written; the specialised decoding path (which would repair, not trap,
+        // on bad bytes) avoids the generic validating initialiser's cost.
+        return String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
     }
 
     public mutating func decimal() throws(CodecError) -> ExactDecimal {

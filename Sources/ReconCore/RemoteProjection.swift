@@ -64,23 +64,27 @@ public struct ScopedSection<Item: Sendable & Equatable>: Sendable, Equatable {
 
     public var isKnown: Bool { coversAll || !coveredSymbols.isEmpty }
 
-    /// Applies a list, complete for `scope` (all symbols when nil).
-    mutating func replace(with list: [(key: String, symbol: String, item: Item)], scope: [String]?, seq: UInt64, asOfMs: Int64) {
+    /// Applies a list, complete for `scope` (all symbols when nil). Runs on every
+    /// snapshot, so it rebuilds in place without intermediate arrays.
+    mutating func replace(with list: [Item], key: (Item) -> String, symbol: (Item) -> String,
+                          scope: [String]?, seq: UInt64, asOfMs: Int64) {
         if let scope {
             let scoped = Set(scope)
             items = items.filter { !scoped.contains($0.value.symbol) }
-            for symbol in scope { coveredSymbols[symbol] = Coverage(seq: seq, asOfMs: asOfMs) }
-            for entry in list where scoped.contains(entry.symbol) {
-                items[entry.key] = Entry(item: entry.item, symbol: entry.symbol, seq: seq, asOfMs: asOfMs)
+            for s in scope { coveredSymbols[s] = Coverage(seq: seq, asOfMs: asOfMs) }
+            for item in list {
+                let s = symbol(item)
+                if scoped.contains(s) { items[key(item)] = Entry(item: item, symbol: s, seq: seq, asOfMs: asOfMs) }
             }
         } else {
-            items = [:]
+            items.removeAll(keepingCapacity: true)
+            items.reserveCapacity(list.count)
             coversAll = true
             allSeq = seq
             allAsOfMs = asOfMs
-            coveredSymbols = [:]
-            for entry in list {
-                items[entry.key] = Entry(item: entry.item, symbol: entry.symbol, seq: seq, asOfMs: asOfMs)
+            if !coveredSymbols.isEmpty { coveredSymbols = [:] }
+            for item in list {
+                items[key(item)] = Entry(item: item, symbol: symbol(item), seq: seq, asOfMs: asOfMs)
             }
         }
     }
@@ -136,10 +140,10 @@ extension RemoteProjection {
         switch event.body {
         case .exchangeSnapshot(let x):
             if let list = x.positions {
-                positions.replace(with: list.map { ($0.symbol, $0.symbol, $0) }, scope: x.symbols, seq: seq, asOfMs: asOf)
+                positions.replace(with: list, key: \.symbol, symbol: \.symbol, scope: x.symbols, seq: seq, asOfMs: asOf)
             }
             if let list = x.openOrders {
-                openOrders.replace(with: list.map { ($0.orderId, $0.symbol, $0) }, scope: x.symbols, seq: seq, asOfMs: asOf)
+                openOrders.replace(with: list, key: \.orderId, symbol: \.symbol, scope: x.symbols, seq: seq, asOfMs: asOf)
             }
             if let list = x.balances {
                 var byAsset: [String: RemoteBalance] = [:]

@@ -94,6 +94,9 @@ public final class SyntheticGenerator: IteratorProtocol {
     private var queue: [Event] = []
     private var schedule: [(request: FaultRequest, at: Int, account: Int)]
     private var nextScheduled = 0
+    /// A market maker quotes a bounded book: past two orders a symbol it cancels
+    /// rather than adds, so snapshots stay the size real ones are.
+    private var maxOpenOrders: Int { max(10, 2 * options.symbols) }
     private let tick: ExactDecimal = "0.01"
     private let lot: ExactDecimal = "0.001"
 
@@ -190,7 +193,7 @@ public final class SyntheticGenerator: IteratorProtocol {
         } else if roll < windowCut + 30 && !accounts[a].venueOrders.isEmpty {
             let orderIndex = rng.below(accounts[a].venueOrders.count)
             fill(a, orderIndex: orderIndex, tsMs: now, emit: true)
-        } else if roll < windowCut + 48 && !accounts[a].venueOrders.isEmpty {
+        } else if (roll < windowCut + 48 || accounts[a].venueOrders.count >= maxOpenOrders) && !accounts[a].venueOrders.isEmpty {
             let orderIndex = rng.below(accounts[a].venueOrders.count)
             let order = accounts[a].venueOrders.remove(at: orderIndex)
             queue.append(makeEvent(a, tsMs: now, body: .orderCanceled(OrderCanceled(orderId: order.orderId))))

@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import ReconCore
+import ReconStore
+
+/// Shared by the projection benchmarks: a generated log in a scratch folder.
+struct BenchLog {
+    let log: EventLog
+    let events: Int
+    let accounts: [String]
+
+    static func make(events: Int, accounts: Int, symbols: Int, seed: UInt64, faults: [FaultRequest], at path: String) throws -> (BenchLog, [InjectedFault], Double) {
+        removeTree(path)
+        var options = EventLogOptions()
+        options.durable = false
+        let log = try EventLog(directory: path, options: options)
+        var generatorOptions = GeneratorOptions()
+        generatorOptions.events = events
+        generatorOptions.seed = seed
+        generatorOptions.accounts = accounts
+        generatorOptions.symbols = symbols
+        generatorOptions.faults = faults
+        let generator = SyntheticGenerator(options: generatorOptions)
+        let start = monotonicSeconds()
+        var batch: [AppendInput] = []
+        batch.reserveCapacity(10_000)
+        var line = 0
+        while let event = generator.next() {
+            line += 1
+            batch.append(AppendInput(event: event, line: line))
+            if batch.count == 10_000 {
+                _ = try log.append(batch)
+                batch.removeAll(keepingCapacity: true)
+                Console.progress("generate+append", UInt64(line), UInt64(events))
+            }
+        }
+        if !batch.isEmpty { _ = try log.append(batch) }
+        return (BenchLog(log: log, events: events, accounts: generatorOptions.accountNames), generator.faults, monotonicSeconds() - start)
+    }
+
+    /// Decode every record and fold it through both reducers (no runs).
+    func fullReplay() throws -> (seconds: Double, projection: Projection) {
+        var projection = Projection()
+        let start = monotonicSeconds()
+        try log.scan { projection.apply($0); return true }
+        return (monotonicSeconds() - start, projection)
+    }
+
+    /// Decode every record, fold nothing: what the codec costs.
+    func decodeOnly() throws -> Double {
+        var count = 0
+        let start = monotonicSeconds()
+        try log.scan { _ in count += 1; return true }
+        return monotonicSeconds() - start
+    }
+}
+
+func rate(_ count: Int, _ seconds: Double) -> String {
+    String(format: "%.0f/s", Double(count) / seconds)
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
+struct BenchReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Full replay and as-of reads against a raw LMDB cursor scan.",
+        discussion: """
+            On a generated log (≈60% order events, ≈30% fills, ≈10% venue data): the \
+            raw cursor scan (baseline), decoding alone, a full fold through both \
+            reducers, checkpoint writing, and `state --at` at random points (median \
+            and p99), which must not read the whole log.
+            """,
+        aliases: ["asof"]
+    )
+
+    @Option(help: "Events in the generated log.")
+    var events = 1_000_000
+
+    @Option(help: "Symbols.")
+    var symbols = 50
+
+    @Option(help: "Accounts.")
+    var accounts = 1
+
+    @Option(help: "As-of reads at random points.")
+    var points = 1_000
+
+    @Option(help: "Scratch folder (deleted afterwards).")
+    var scratch = "/tmp/recon-bench-replay"
+
+    func run() throws {
+        defer { removeTree(scratch) }
+        let (bench, _, buildSeconds) = try BenchLog.make(events: events, accounts: accounts, symbols: symbols, seed: 7, faults: [], at: scratch)
+        print("recon bench replay: \(events) events, \(accounts) account(s), \(symbols) symbols (log built in \(String(format: "%.1f", buildSeconds)) s)")
+        let raw = try RawLMDBBaseline.scan(bench.log)
+        print(String(format: "  raw LMDB cursor scan (baseline)  %8.3f s  %12@", raw.seconds, rate(raw.records, raw.seconds)))
+        let decode = try bench.decodeOnly()
+        print(String(format: "  decode only                      %8.3f s  %12@  %.2fx baseline", decode, rate(events, decode), raw.seconds / decode))
+        let (replaySeconds, projection) = try bench.fullReplay()
+        print(String(format: "  full replay (both reducers)      %8.3f s  %12@  %.2fx baseline", replaySeconds, rate(events, replaySeconds), raw.seconds / replaySeconds))
+        let store = CheckpointStore(log: bench.log)
+        let checkpointStart = monotonicSeconds()
+        let groups = try store.catchUp()
+        let checkpointSeconds = monotonicSeconds() - checkpointStart
+        print(String(format: "  checkpoints: %d groups every %d events in %.3f s", groups, Int(store.interval), checkpointSeconds))
+
+        var rng = SeededRandom(seed: 99)
+        var samples: [Double] = []
+        var folded = 0
+        for _ in 0..<points {
+            let seq = UInt64(1 + rng.below(events))
+            let account = bench.accounts[rng.below(bench.accounts.count)]
+            let start = monotonicSeconds()
+            let p = try store.projection(account: account, at: seq)
+            samples.append(monotonicSeconds() - start)
+            folded += Int(seq - (seq / store.interval) * store.interval)
+            precondition(p.lastSeq <= seq)
+        }
+        let median = percentile(samples, 0.5), p99 = percentile(samples, 0.99)
+        print(String(format: "  state --at, %d random points: median %.2f ms, p99 %.2f ms, mean events folded %d",
+                     points, median * 1000, p99 * 1000, folded / points))
+        print(String(format: "  as-of median / full replay = 1/%.0f", replaySeconds / median))
+        let final = projection.accounts.values.map { $0.local.openOrders.count }.reduce(0, +)
+        print("  (end state: \(final) open orders, \(projection.accounts.values.map { $0.local.positions.count }.reduce(0, +)) positions)")
+    }
+}
+
+struct BenchReconcileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "One reconcile of a large account against replaying what built it.",
+        discussion: """
+            Builds an account with --symbols positions and --orders open orders (plus \
+            a matching venue snapshot with one difference per hundred symbols), times \
+            folding those events (the baseline) and one reconcile of the result.
+            """
+    )
+
+    @Option(help: "Symbols with a position.")
+    var symbols = 10_000
+
+    @Option(help: "Open orders.")
+    var orders = 100_000
+
+    func run() throws {
+        var events: [Event] = []
+        var positions: [RemotePosition] = []
+        var openOrders: [RemoteOrder] = []
+        var n = 0
+        func add(_ body: EventBody, ts: Int64 = 1_000) {
+            n += 1
+            events.append(Event(id: "e\(n)", account: "big", tsMs: ts, body: body))
+        }
+        for k in 0..<symbols {
+            let symbol = "S\(k)-PERP"
+            let price = ExactDecimal(100 + k % 500)
+            add(.orderSubmitted(OrderSubmitted(orderId: "p\(k)", symbol: symbol, side: .buy, qty: 1, price: price, orderType: .limit)))
+            add(.fill(FillRecord(fillId: "f\(k)", orderId: "p\(k)", symbol: symbol, side: .buy, qty: 1, price: price, fee: 0, feeAsset: "USDT", liquidity: .maker)))
+            positions.append(RemotePosition(symbol: symbol, qty: k % 100 == 0 ? "1.5" : 1, entryPrice: price))
+        }
+        for i in 0..<orders {
+            let symbol = "S\(i % symbols)-PERP"
+            add(.orderSubmitted(OrderSubmitted(orderId: "o\(i)", symbol: symbol, side: .sell, qty: 2, price: 1_000, orderType: .limit)))
+            openOrders.append(RemoteOrder(orderId: "o\(i)", symbol: symbol, side: .sell, qty: 2, remaining: 2, price: 1_000))
+        }
+        add(.exchangeSnapshot(ExchangeSnapshot(positions: positions, openOrders: openOrders, balances: [RemoteBalance(asset: "USDT", total: 0)])), ts: 2_000)
+        let logged = events.enumerated().map { LoggedEvent(seq: UInt64($0 + 1), ingestMs: 0, event: $1) }
+
+        let foldStart = monotonicSeconds()
+        var projection = AccountProjection(account: "big")
+        for e in logged { projection.apply(e.event, seq: e.seq) }
+        let foldSeconds = monotonicSeconds() - foldStart
+
+        let point = RunPoint(account: "big", atSeq: UInt64(logged.count), atMs: 0, chain: 0, context: RunContext(trigger: .onDemand))
+        var best = Double.infinity
+        var findings: Findings?
+        for _ in 0..<3 {
+            let start = monotonicSeconds()
+            findings = Reconciler.run(projection: projection, aligned: projection.local, config: .standard, point: point)
+            best = min(best, monotonicSeconds() - start)
+        }
+        print("recon bench reconcile: \(symbols) symbols, \(orders) open orders, \(logged.count) events")
+        print(String(format: "  fold the events that built it (baseline)  %.3f s", foldSeconds))
+        print(String(format: "  one reconcile (best of 3)                 %.3f s  = 1/%.1f of the fold", best, foldSeconds / best))
+        print("  found \(findings!.discrepancies.count) discrepancies, checked \(findings!.positionsChecked) positions")
+    }
+}
+
+struct BenchDriftCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drift",
+        abstract: "Drift search on a log with one injected fault against a full replay.",
+        discussion: """
+            Generates a log with one missed fill, times a full fold through both \
+            reducers (the baseline), then `recon drift` for the faulty account, which \
+            must find the fault's origin within twice the baseline.
+            """
+    )
+
+    @Option(help: "Events in the generated log.")
+    var events = 1_000_000
+
+    @Option(help: "Scratch folder (deleted afterwards).")
+    var scratch = "/tmp/recon-bench-drift"
+
+    func run() throws {
+        defer { removeTree(scratch) }
+        let (bench, faults, _) = try BenchLog.make(events: events, accounts: 1, symbols: 50, seed: 7,
+                                                    faults: [FaultRequest(kind: .missedFill, atEvent: events * 2 / 5)], at: scratch)
+        let fault = faults[0]
+        let (replaySeconds, _) = try bench.fullReplay()
+        let start = monotonicSeconds()
+        let origins = try DriftCommand.origins(log: bench.log, config: .standard, account: fault.account, to: try bench.log.lastSeq())
+        let driftSeconds = monotonicSeconds() - start
+        let found = origins.first { $0.fillId == fault.subject && $0.type == .fillMissingLocal }
+        print("recon bench drift: \(events) events, missed fill \(fault.subject) injected at seq \(fault.seq)")
+        print(String(format: "  full replay (baseline)  %.3f s  %@", replaySeconds, rate(events, replaySeconds)))
+        print(String(format: "  recon drift             %.3f s  = %.2fx the replay", driftSeconds, driftSeconds / replaySeconds))
+        print("  found: \(found.map { "\($0.key) open since seq \($0.firstSeenSeq)" } ?? "NOT FOUND")")
+    }
+}
