@@ -69,6 +69,7 @@ extension LocalProjection {
             w.varint(o.closedSeq)
             w.svarint(o.closedTsMs)
         }
+        w.list(Array(closedOrderQueue.elements)) { w, id in w.string(id) }
         w.sortedMap(positions) { w, p in
             w.string(p.symbol)
             w.decimal(p.position.qty)
@@ -175,6 +176,7 @@ extension LocalProjection {
             return ClosedOrder(status: status, symbol: try r.string(), qty: try r.decimal(), filled: try r.decimal(), closedSeq: try r.varint(),
                                closedTsMs: try r.svarint())
         }
+        p.closedOrderQueue = OrderQueue(try r.list { (r: inout ByteReader) throws(CodecError) in try r.string() })
         p.positions = try r.map { (r: inout ByteReader) throws(CodecError) in
             let symbol = try r.string(), qty = try r.decimal(), cost = try r.decimal()
             var lp = LocalPosition(symbol: symbol, settlementAsset: "", firstSeq: 0, lastSeq: 0)

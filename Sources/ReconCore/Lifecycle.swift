@@ -112,6 +112,14 @@ public struct LifecycleState: Sendable, Equatable {
         return events
     }
 
+    /// What ties a key to its history: its family and subject for position and
+    /// order discrepancies (which keep `first_seen_seq` across a change of shape),
+    /// else the key itself.
+    public static func originId(key: String, type: DiscrepancyType) -> String {
+        guard let family = type.family, let subject = subject(of: key, type: type) else { return key }
+        return family + "\u{1}" + subject
+    }
+
     /// The part of a key after its type (`account:subject`).
     static func subject(of key: String, type: DiscrepancyType) -> String? {
         let prefix = type.rawValue + ":"

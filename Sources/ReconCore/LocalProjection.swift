@@ -7,6 +7,8 @@ public struct LocalProjection: Sendable, Equatable {
     public var openOrders: [String: LocalOrder] = [:]
     /// Orders no longer open (filled, canceled, rejected): enough to judge late fills.
     public var closedOrders: [String: ClosedOrder] = [:]
+    /// Closed order ids in closing order, to drop the oldest in O(1).
+    public var closedOrderQueue = OrderQueue()
     public var positions: [String: LocalPosition] = [:]
     public var balances: [String: LocalBalance] = [:]
     /// Fills not yet confirmed by the venue's history, by `fill_id`, in full.
@@ -26,6 +28,36 @@ public struct LocalProjection: Sendable, Equatable {
     public var lastSeq: UInt64 = 0
 
     public init() {}
+}
+
+/// A first-in first-out queue of ids with O(1) amortised push and pop.
+public struct OrderQueue: Sendable, Equatable {
+    private var items: [String] = []
+    private var head = 0
+
+    public init() {}
+
+    public init(_ ids: [String]) {
+        items = ids
+    }
+
+    public var elements: ArraySlice<String> { items[head...] }
+
+    mutating func push(_ id: String) { items.append(id) }
+
+    mutating func pop() -> String? {
+        guard head < items.count else { return nil }
+        let id = items[head]
+        head += 1
+        // Reclaim the consumed prefix once it is most of the storage.
+        if head > 1_024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return id
+    }
+
+    public static func == (a: OrderQueue, b: OrderQueue) -> Bool { a.elements.elementsEqual(b.elements) }
 }
 
 public struct InstrumentState: Sendable, Equatable {
@@ -261,10 +293,10 @@ extension LocalProjection {
     }
 
     private mutating func recordClosed(_ orderId: String, _ closed: ClosedOrder) {
-        closedOrders[orderId] = closed
-        guard closedOrders.count > Self.maxClosedOrders + Self.maxClosedOrders / 10 else { return }
-        let cut = closedOrders.values.map(\.closedSeq).sorted()[closedOrders.count - Self.maxClosedOrders]
-        closedOrders = closedOrders.filter { $0.value.closedSeq >= cut }
+        if closedOrders.updateValue(closed, forKey: orderId) == nil { closedOrderQueue.push(orderId) }
+        while closedOrders.count > Self.maxClosedOrders, let oldest = closedOrderQueue.pop() {
+            closedOrders[oldest] = nil
+        }
     }
 
     private mutating func credit(_ asset: String, _ amount: ExactDecimal, seq: UInt64, synthetic: Bool) {

@@ -147,10 +147,18 @@ public enum Reconciler {
         } else {
             f.checks.append(("orders", "ran"))
             var localOnly: [Discrepancy] = []
-            for id in aligned.openOrders.keys.sorted() {
-                let o = aligned.openOrders[id]!
+            // Thresholds per symbol, once per run: large books have many orders per symbol.
+            var symbolThresholds: [String: Thresholds] = [:]
+            func thresholds(_ symbol: String) -> Thresholds {
+                if let t = symbolThresholds[symbol] { return t }
+                let t = config.thresholds(account: account, symbol: symbol)
+                symbolThresholds[symbol] = t
+                return t
+            }
+            // Unordered on purpose: findings are sorted once at the end.
+            for (id, o) in aligned.openOrders {
                 guard let coverage = remote.openOrders.coverage(of: o.symbol) else { continue }
-                let ts = config.thresholds(account: account, symbol: o.symbol)
+                let ts = thresholds(o.symbol)
                 // An order the venue's list could not yet know is not missing.
                 if o.submittedTsMs > coverage.asOfMs + ts.clockSkewMs { continue }
                 guard let r = remote.openOrders.items[id] else {
@@ -194,11 +202,10 @@ public enum Reconciler {
                     localOnly[i].baseSeverity = .critical
                 }
             }
-            f.ordersLocalOnly = localOnly.compactMap(\.orderId)
+            f.ordersLocalOnly = localOnly.compactMap(\.orderId).sorted()
             f.discrepancies += localOnly
-            for id in remote.openOrders.items.keys.sorted() where aligned.openOrders[id] == nil {
-                let r = remote.openOrders.items[id]!
-                let ts = config.thresholds(account: account, symbol: r.item.symbol)
+            for (id, r) in remote.openOrders.items where aligned.openOrders[id] == nil {
+                let ts = thresholds(r.item.symbol)
                 // Closed locally after the venue's list was taken: the list is behind, not wrong.
                 if let closed = aligned.closedOrders[id], closed.closedTsMs > r.asOfMs + ts.clockSkewMs { continue }
                 var d = Discrepancy(type: .orderMissingLocal, severity: .critical, account: account, subject: id,
@@ -214,6 +221,7 @@ public enum Reconciler {
                 f.ordersRemoteOnly.append(id)
                 f.discrepancies.append(d)
             }
+            f.ordersRemoteOnly.sort()
         }
 
         // Positions.
@@ -580,8 +588,8 @@ public enum Reconciler {
         let tenThousand: ExactDecimal = 10_000
         var expectedFees: ExactDecimal? = 0
         var expectedRebates: ExactDecimal = 0
-        for key in local.fees.keys.sorted() {
-            let a = local.fees[key]!
+        // Sums are exact and commutative: no ordering needed.
+        for (key, a) in local.fees {
             let rates = config.feeRates(account: account, symbol: key.symbol)
             if rates == nil { expectedFees = nil }
             r.grossNotional += a.notional

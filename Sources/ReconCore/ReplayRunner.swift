@@ -18,6 +18,45 @@ public enum ContentChain {
     }
 }
 
+/// Each open discrepancy as it was at the first run of its unbroken stretch
+/// (across changes of shape): what `recon drift` explains it with.
+public struct DriftOrigins: Sendable {
+    private var byOrigin: [String: [String: Discrepancy]] = [:]
+
+    public init() {}
+
+    /// Notes the openings of a run.
+    public mutating func record(_ outcome: RunOutcome) {
+        for e in outcome.lifecycle where e.transition == .opened {
+            guard let d = e.discrepancy else { continue }
+            let id = LifecycleState.originId(key: e.key, type: e.type)
+            // A carried opening (a change of shape) keeps the first shape's explanation.
+            if d.firstSeenSeq == e.atSeq || byOrigin[e.account]?[id] == nil {
+                byOrigin[e.account, default: [:]][id] = d
+            }
+        }
+    }
+
+    /// The open discrepancies of `account`, each with the explanation of its
+    /// stretch's first run, and runs seen and severity as of now; earliest first.
+    public func origins(account: String, open: [String: LifecycleState.Open]) -> [Discrepancy] {
+        open.keys.compactMap { key -> Discrepancy? in
+            let now = open[key]!
+            guard let first = byOrigin[account]?[LifecycleState.originId(key: key, type: now.type)] else { return nil }
+            var d = first
+            if d.key != key {
+                d.key = key
+                d.type = now.type
+                d.message = now.message + " (first seen as \(first.type.rawValue): \(first.message))"
+            }
+            d.firstSeenSeq = now.firstSeenSeq
+            d.runsSeen = now.runsSeen
+            d.severity = now.severity
+            return d
+        }.sorted { ($0.firstSeenSeq, $0.key) < ($1.firstSeenSeq, $1.key) }
+    }
+}
+
 /// The outcome of one run: its report and what changed in the lifecycle.
 public struct RunOutcome: Sendable {
     public var report: Report
@@ -49,9 +88,15 @@ public struct ReplayRunner {
     public private(set) var lifecycle: [String: LifecycleState] = [:]
     public private(set) var chain = ContentChain.start
     /// Per account: copies of its projection and the events since the oldest.
+    /// `eventIndex` values are absolute positions in the account's local event
+    /// stream; `recentOffset` is the absolute position of `recent[account][0]`.
     private var bases: [String: [(projection: LocalProjection, eventIndex: Int)]] = [:]
     private var recent: [String: [LoggedEvent]] = [:]
+    private var recentOffset: [String: Int] = [:]
     private var sinceBase: [String: Int] = [:]
+    /// The last aligned view per account: with the same cutoff it only needs the
+    /// (usually no) late-arriving events folded on, not a rebuild.
+    private var alignedCache: [String: (cutoff: Int64, throughIndex: Int, local: LocalProjection, exact: Bool)] = [:]
 
     /// Account events between alignment copies, and how many copies are kept.
     static let baseEvery = 2_000
@@ -81,35 +126,51 @@ public struct ReplayRunner {
         if bases[account] == nil {
             bases[account] = [(LocalProjection(), 0)]
             recent[account] = []
+            recentOffset[account] = 0
             sinceBase[account] = 0
         }
         recent[account]!.append(logged)
         sinceBase[account]! += 1
         if sinceBase[account]! >= Self.baseEvery {
             sinceBase[account] = 0
-            bases[account]!.append((projection.accounts[account]!.local, recent[account]!.count))
+            let end = recentOffset[account]! + recent[account]!.count
+            bases[account]!.append((projection.accounts[account]!.local, end))
             if bases[account]!.count > Self.basesKept {
-                let dropped = bases[account]!.removeFirst()
-                let shift = bases[account]![0].eventIndex
-                _ = dropped
-                recent[account]!.removeFirst(shift)
-                for i in bases[account]!.indices { bases[account]![i].eventIndex -= shift }
+                bases[account]!.removeFirst()
+                let newOffset = min(bases[account]![0].eventIndex, alignedCache[account]?.throughIndex ?? .max)
+                recent[account]!.removeFirst(newOffset - recentOffset[account]!)
+                recentOffset[account] = newOffset
             }
         }
     }
 
     /// The bot's view of `account` without local events later than `cutoffMs`.
-    public func alignedLocal(account: String, cutoffMs: Int64?) -> (local: LocalProjection, exact: Bool) {
+    public mutating func alignedLocal(account: String, cutoffMs: Int64?) -> (local: LocalProjection, exact: Bool) {
         guard let live = projection.accounts[account]?.local else { return (LocalProjection(), true) }
         guard let cutoffMs, live.maxTsMs > cutoffMs else { return (live, true) }
+        let events = recent[account] ?? []
+        let offset = recentOffset[account] ?? 0
+        let end = offset + events.count
+        // Taken out of the cache while it is extended, so it is uniquely referenced
+        // and grows in place instead of being copied whole (copy-on-write).
+        if var cached = alignedCache.removeValue(forKey: account), cached.cutoff == cutoffMs, cached.throughIndex >= offset {
+            for e in events[(cached.throughIndex - offset)...] where e.event.tsMs <= cutoffMs {
+                cached.local.apply(e.event, seq: e.seq)
+            }
+            cached.throughIndex = end
+            alignedCache[account] = cached
+            return (cached.local, cached.exact)
+        }
         let candidates = bases[account] ?? []
         let chosen = candidates.last { $0.projection.maxTsMs <= cutoffMs } ?? candidates.first
         guard let chosen else { return (live, false) }
         var local = chosen.projection
-        for e in (recent[account] ?? [])[chosen.eventIndex...] where e.event.tsMs <= cutoffMs {
+        for e in events[(chosen.eventIndex - offset)...] where e.event.tsMs <= cutoffMs {
             local.apply(e.event, seq: e.seq)
         }
-        return (local, chosen.projection.maxTsMs <= cutoffMs)
+        let exact = chosen.projection.maxTsMs <= cutoffMs
+        alignedCache[account] = (cutoffMs, end, local, exact)
+        return (local, exact)
     }
 
     /// Runs the reconciler for `account` at the current point. `advance` makes it

@@ -57,12 +57,10 @@ struct DemoCommand: ParsableCommand {
         let appendSeconds = monotonicSeconds() - started
 
         // One pass: the timeline into the audit store, and each discrepancy as it was when it opened.
-        var opened: [String: [String: Discrepancy]] = [:]
+        var drift = DriftOrigins()
         let replayStart = monotonicSeconds()
         let (runs, runner) = try rebuildTimeline(log: log, audit: try dataOptions.openAudit(), config: .standard) { outcome in
-            for e in outcome.lifecycle where e.transition == .opened {
-                if let d = e.discrepancy { opened[e.account, default: [:]][e.key] = d }
-            }
+            drift.record(outcome)
         }
         let replaySeconds = monotonicSeconds() - replayStart
 
@@ -88,16 +86,10 @@ struct DemoCommand: ParsableCommand {
 
         print("\nWhere each fault began (what `recon drift` reports):")
         for fault in generator.faults {
-            let open = runner.lifecycle[fault.account]?.open ?? [:]
-            let related = open.keys.sorted().compactMap { key -> Discrepancy? in
-                guard var d = opened[fault.account]?[key] else { return nil }
-                let matches = d.fillId == fault.subject || d.orderId == fault.subject || d.asset == fault.subject
+            let related = drift.origins(account: fault.account, open: runner.lifecycle[fault.account]?.open ?? [:]).filter { d in
+                d.fillId == fault.subject || d.orderId == fault.subject || d.asset == fault.subject
                     || (fault.symbol != nil && d.symbol == fault.symbol && d.type.check == "positions")
                     || (fault.kind == .feeTierMismatch && d.type == .fillFeeMismatch)
-                guard matches else { return nil }
-                d.runsSeen = open[key]!.runsSeen
-                d.severity = open[key]!.severity
-                return d
             }
             print("\n  \(fault.kind.rawValue) in \(fault.account), injected at seq \(fault.seq): \(fault.note)")
             if related.isEmpty {

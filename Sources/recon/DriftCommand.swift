@@ -89,20 +89,11 @@ struct DriftCommand: ParsableCommand {
     /// Open discrepancies at `to`, each as it was at the first run of its
     /// unbroken stretch, earliest first.
     static func origins(log: EventLog, config: ReconConfig, account: String, to: UInt64) throws -> [Discrepancy] {
-        var firstSeen: [String: Discrepancy] = [:]
+        var origins = DriftOrigins()
         let runner = try log.replay(config: config, to: to, account: account, progress: { Console.progress("drift", $0, $1) }) { outcome in
-            for e in outcome.lifecycle where e.transition == .opened {
-                if let d = e.discrepancy { firstSeen[e.key] = d }
-            }
+            origins.record(outcome)
         }
-        let open = runner.lifecycle[account]?.open ?? [:]
-        return open.keys.compactMap { key -> Discrepancy? in
-            // As it was when it opened, with how long and how badly it has lasted since.
-            guard var d = firstSeen[key], let now = open[key] else { return nil }
-            d.runsSeen = now.runsSeen
-            d.severity = now.severity
-            return d
-        }.sorted { ($0.firstSeenSeq, $0.key) < ($1.firstSeenSeq, $1.key) }
+        return origins.origins(account: account, open: runner.lifecycle[account]?.open ?? [:])
     }
 
     private func writeOrigin(_ d: Discrepancy, log: EventLog, into w: inout JSONWriter) throws {
