@@ -5,7 +5,7 @@
 /// sorted, so the same projection always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 1
+    public static let checkpointVersion: UInt8 = 2
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
@@ -279,9 +279,8 @@ extension RemoteProjection {
             w.svarint(r.fromMs)
             w.svarint(r.toMs)
         }
-        w.list(positionHistory) { w, p in
+        w.sortedMap(positionHistory) { w, p in
             let x = p.record
-            w.string(x.positionId)
             w.string(x.symbol)
             w.u8(x.side == .long ? 0 : 1)
             w.decimal(x.qty)
@@ -324,9 +323,9 @@ extension RemoteProjection {
         p.marks = try r.map { (r: inout ByteReader) throws(CodecError) in MarkState(mark: try r.decimal(), seq: try r.varint()) }
         p.fills = try r.map { (r: inout ByteReader) throws(CodecError) in RemoteFill(record: try r.fill(), seq: try r.varint()) }
         p.fillCoverage = try r.list { (r: inout ByteReader) throws(CodecError) in TimeRange(fromMs: try r.svarint(), toMs: try r.svarint()) }
-        p.positionHistory = try r.list { (r: inout ByteReader) throws(CodecError) in
+        p.positionHistory = try r.mapWithKey { (key: String, r: inout ByteReader) throws(CodecError) in
             let record = ClosedPositionRecord(
-                positionId: try r.string(), symbol: try r.string(), side: try r.u8() == 0 ? .long : .short, qty: try r.decimal(),
+                positionId: key, symbol: try r.string(), side: try r.u8() == 0 ? .long : .short, qty: try r.decimal(),
                 entryPrice: try r.decimal(), entryTsMs: try r.svarint(), closePrice: try r.decimal(), closeTsMs: try r.svarint(),
                 realizedPnl: try r.decimal(), commission: try r.decimal(), netPnl: try r.decimal())
             return RemoteClosedPosition(record: record, seq: try r.varint())
@@ -382,6 +381,18 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    mutating func mapWithKey<V>(_ value: (String, inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [String: V] {
+        let count = Int(try varint())
+        guard count <= remaining else { throw .truncated }
+        var result: [String: V] = [:]
+        result.reserveCapacity(count)
+        for _ in 0..<count {
+            let key = try string()
+            result[key] = try value(key, &self)
+        }
+        return result
+    }
+
     mutating func map<V>(_ value: (inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [String: V] {
         let count = Int(try varint())
         guard count <= remaining else { throw .truncated }

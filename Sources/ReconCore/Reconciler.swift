@@ -360,24 +360,34 @@ public enum Reconciler {
             f.discrepancies += feeDiscrepancies(projection.local, fees: f.fees, config: config, account: account)
         }
 
+        for (name, check) in [("closed_positions", closedPositionChecks(projection, config: config)),
+                              ("inventory", inventoryChecks(projection, config: config)),
+                              ("accounting", accountingChecks(projection, config: config))] {
+            f.checks.append((name, check.state))
+            f.discrepancies += check.discrepancies
+        }
+
         // Freshness: measured in event time from the newest local event, never the wall clock.
         let newestLocal = projection.local.maxTsMs
         if newestLocal != .min {
-            let age = remote.latestAsOfMs.map { newestLocal - $0 }
+            let remoteAge = remote.latestAsOfMs.map { newestLocal - $0 }
+            // How far each section's data trails the newest local event; 0 when it is newer.
+            func age(_ asOf: Int64) -> Int64 { max(0, newestLocal - asOf) }
             f.sectionAges = [
-                ("positions", remote.positions.isKnown ? newestLocal - max(remote.positions.allAsOfMs, remote.positions.coveredSymbols.values.map(\.asOfMs).max() ?? .min) : nil),
-                ("open_orders", remote.openOrders.isKnown ? newestLocal - max(remote.openOrders.allAsOfMs, remote.openOrders.coveredSymbols.values.map(\.asOfMs).max() ?? .min) : nil),
-                ("balances", remote.balances != nil ? newestLocal - remote.balancesAsOfMs : nil),
-                ("equity", remote.equity != nil ? newestLocal - remote.equityAsOfMs : nil),
-                ("trade_history", remote.fillCoverage.last.map { newestLocal - $0.toMs }),
+                ("positions", remote.positions.isKnown ? age(max(remote.positions.allAsOfMs, remote.positions.coveredSymbols.values.map(\.asOfMs).max() ?? .min)) : nil),
+                ("open_orders", remote.openOrders.isKnown ? age(max(remote.openOrders.allAsOfMs, remote.openOrders.coveredSymbols.values.map(\.asOfMs).max() ?? .min)) : nil),
+                ("balances", remote.balances != nil ? age(remote.balancesAsOfMs) : nil),
+                ("equity", remote.equity != nil ? age(remote.equityAsOfMs) : nil),
+                ("trade_history", remote.fillCoverage.last.map { age($0.toMs) }),
+                ("position_history", remote.positionHistoryCoverage.last.map { age($0.toMs) }),
             ]
-            if age == nil || age! > t.maxRemoteAgeMs {
+            if remoteAge == nil || remoteAge! > t.maxRemoteAgeMs {
                 var d = Discrepancy(type: .remoteStale, severity: .warning, account: account, subject: "remote",
-                                    message: age.map { "the newest venue data is \($0 / 1000) s older than the newest local event" }
+                                    message: remoteAge.map { "the newest venue data is \($0 / 1000) s older than the newest local event" }
                                         ?? "the venue has reported nothing for this account")
                 d.local = .number("\(newestLocal)")
                 d.remote = remote.latestAsOfMs.map { .number("\($0)") }
-                d.delta = age.map { ExactDecimal(Int($0)) }
+                d.delta = remoteAge.map { ExactDecimal(Int($0)) }
                 d.localSeq = projection.local.lastSeq
                 d.remoteSeq = remote.latestAsOfMs == nil ? nil : remote.latestSeq
                 d.thresholds = [("max_remote_age_ms", .number("\(t.maxRemoteAgeMs)"))]
@@ -385,6 +395,7 @@ public enum Reconciler {
             }
         }
 
+        if let impact = impactCheck(f.discrepancies, account: account, config: config) { f.discrepancies.append(impact) }
         f.discrepancies.sort { ($0.severity.rank, $1.key) > ($1.severity.rank, $0.key) }
         f.corrections = proposeCorrections(f.discrepancies, projection: projection, config: config)
         return f

@@ -19,7 +19,9 @@ public struct RemoteProjection: Sendable, Equatable {
     public var fills: [String: RemoteFill] = [:]
     /// Covered time ranges of trade history, merged, in order.
     public var fillCoverage: [TimeRange] = []
-    public var positionHistory: [RemoteClosedPosition] = []
+    /// The venue's closed positions, by `position_id`: a collector re-polling an
+    /// overlapping window replaces a record instead of listing it twice.
+    public var positionHistory: [String: RemoteClosedPosition] = [:]
     public var positionHistoryCoverage: [TimeRange] = []
     /// The newest `ts_ms` of any remote event (the exchange time its data is valid at).
     public var latestAsOfMs: Int64?
@@ -165,7 +167,7 @@ extension RemoteProjection {
             for f in x.fills { fills[f.fillId] = RemoteFill(record: f, seq: seq) }
             fillCoverage.merge(TimeRange(fromMs: x.fromMs, toMs: x.toMs))
         case .exchangePositionHistory(let x):
-            positionHistory.append(contentsOf: x.positions.map { RemoteClosedPosition(record: $0, seq: seq) })
+            for p in x.positions { positionHistory[p.positionId] = RemoteClosedPosition(record: p, seq: seq) }
             positionHistoryCoverage.merge(TimeRange(fromMs: x.fromMs, toMs: x.toMs))
         default:
             return

@@ -112,7 +112,16 @@ public final class CheckpointStore: @unchecked Sendable {
         let last = try log.lastSeq()
         var groupSeq = try latestGroupSeq()
         guard groupSeq + interval <= last else { return 0 }
-        var projection = try loadGroup(groupSeq)
+        var projection: Projection
+        do {
+            projection = try loadGroup(groupSeq)
+        } catch is CodecError {
+            // Checkpoints of another layout (written by another release) or damaged:
+            // derived data, so they are rebuilt from the log rather than trusted.
+            try deleteAll()
+            groupSeq = 0
+            projection = Projection()
+        }
         var written = 0
         var pending: [LoggedEvent] = []
         while groupSeq + interval <= last {
