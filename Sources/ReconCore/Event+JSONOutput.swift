@@ -221,4 +221,10 @@ extension JSONWriter {
         self.key(key)
         decimal(value)
     }
+
+    /// `"key":"1.5"`, or `"key":null` when unknown.
+    public mutating func field(_ key: String, _ value: ExactDecimal?) {
+        self.key(key)
+        if let value { decimal(value) } else { null() }
+    }
 }

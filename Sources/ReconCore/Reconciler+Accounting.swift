@@ -206,7 +206,7 @@ extension Reconciler {
 }
 
 extension ClosedPosition {
-    var json: JSONValue {
+    public var json: JSONValue {
         .object(JSONObject([
             ("side", .string(side.rawValue)), ("qty", .decimal(qty)), ("entry_price", .decimal(entryPrice)),
             ("entry_ts_ms", .number("\(entryTsMs)")), ("close_price", .decimal(closePrice)), ("close_ts_ms", .number("\(closeTsMs)")),
@@ -217,7 +217,7 @@ extension ClosedPosition {
 }
 
 extension ClosedPositionRecord {
-    var json: JSONValue {
+    public var json: JSONValue {
         .object(JSONObject([
             ("position_id", .string(positionId)), ("side", .string(side.rawValue)), ("qty", .decimal(qty)),
             ("entry_price", .decimal(entryPrice)), ("entry_ts_ms", .number("\(entryTsMs)")), ("close_price", .decimal(closePrice)),

@@ -61,6 +61,9 @@ public struct DriftOrigins: Sendable {
 public struct RunOutcome: Sendable {
     public var report: Report
     public var lifecycle: [LifecycleEvent]
+    /// With `ReplayRunner.alternative` set: the same run under the other config.
+    public var alternativeReport: Report?
+    public var alternativeLifecycle: [LifecycleEvent] = []
 }
 
 extension Event {
@@ -96,7 +99,19 @@ public struct ReplayRunner {
     private var sinceBase: [String: Int] = [:]
     /// The last aligned view per account: with the same cutoff it only needs the
     /// (usually no) late-arriving events folded on, not a rebuild.
-    private var alignedCache: [String: (cutoff: Int64, throughIndex: Int, local: LocalProjection, exact: Bool)] = [:]
+    /// Keyed by account and config slot (0 the runner's, 1 the alternative's,
+    /// whose clock skew may differ).
+    private var alignedCache: [AlignedKey: (cutoff: Int64, throughIndex: Int, local: LocalProjection, exact: Bool)] = [:]
+
+    private struct AlignedKey: Hashable {
+        var account: String
+        var slot: Int
+    }
+
+    /// A second config reconciled at the same trigger points over the same fold:
+    /// what-if runs pay for the reduction once and for the reconciler twice.
+    public var alternative: ReconConfig?
+    public private(set) var alternativeLifecycle: [String: LifecycleState] = [:]
 
     /// Account events between alignment copies, and how many copies are kept.
     static let baseEvery = 2_000
@@ -137,7 +152,8 @@ public struct ReplayRunner {
             bases[account]!.append((projection.accounts[account]!.local, end))
             if bases[account]!.count > Self.basesKept {
                 bases[account]!.removeFirst()
-                let newOffset = min(bases[account]![0].eventIndex, alignedCache[account]?.throughIndex ?? .max)
+                let cached = [0, 1].compactMap { alignedCache[AlignedKey(account: account, slot: $0)]?.throughIndex }
+                let newOffset = min(bases[account]![0].eventIndex, cached.min() ?? .max)
                 recent[account]!.removeFirst(newOffset - recentOffset[account]!)
                 recentOffset[account] = newOffset
             }
@@ -145,7 +161,8 @@ public struct ReplayRunner {
     }
 
     /// The bot's view of `account` without local events later than `cutoffMs`.
-    public mutating func alignedLocal(account: String, cutoffMs: Int64?) -> (local: LocalProjection, exact: Bool) {
+    public mutating func alignedLocal(account: String, cutoffMs: Int64?, slot: Int = 0) -> (local: LocalProjection, exact: Bool) {
+        let cacheKey = AlignedKey(account: account, slot: slot)
         guard let live = projection.accounts[account]?.local else { return (LocalProjection(), true) }
         guard let cutoffMs, live.maxTsMs > cutoffMs else { return (live, true) }
         let events = recent[account] ?? []
@@ -153,12 +170,12 @@ public struct ReplayRunner {
         let end = offset + events.count
         // Taken out of the cache while it is extended, so it is uniquely referenced
         // and grows in place instead of being copied whole (copy-on-write).
-        if var cached = alignedCache.removeValue(forKey: account), cached.cutoff == cutoffMs, cached.throughIndex >= offset {
+        if var cached = alignedCache.removeValue(forKey: cacheKey), cached.cutoff == cutoffMs, cached.throughIndex >= offset {
             for e in events[(cached.throughIndex - offset)...] where e.event.tsMs <= cutoffMs {
                 cached.local.apply(e.event, seq: e.seq)
             }
             cached.throughIndex = end
-            alignedCache[account] = cached
+            alignedCache[cacheKey] = cached
             return (cached.local, cached.exact)
         }
         let candidates = bases[account] ?? []
@@ -169,7 +186,7 @@ public struct ReplayRunner {
             local.apply(e.event, seq: e.seq)
         }
         let exact = chosen.projection.maxTsMs <= cutoffMs
-        alignedCache[account] = (cutoffMs, end, local, exact)
+        alignedCache[cacheKey] = (cutoffMs, end, local, exact)
         return (local, exact)
     }
 
@@ -177,18 +194,31 @@ public struct ReplayRunner {
     /// part of the account's lifecycle timeline (trigger points do; ad-hoc runs
     /// see the timeline without changing it).
     public mutating func run(account: String, at logged: LoggedEvent, context: RunContext, advance: Bool) -> RunOutcome {
+        var state = lifecycle[account] ?? LifecycleState()
+        var outcome = run(account: account, at: logged, context: context, config: config, slot: 0, lifecycle: &state)
+        if advance { lifecycle[account] = state } else { outcome.lifecycle = [] }
+        if let alternative {
+            var other = alternativeLifecycle[account] ?? LifecycleState()
+            let alt = run(account: account, at: logged, context: context, config: alternative, slot: 1, lifecycle: &other)
+            if advance { alternativeLifecycle[account] = other }
+            outcome.alternativeReport = alt.report
+            outcome.alternativeLifecycle = advance ? alt.lifecycle : []
+        }
+        return outcome
+    }
+
+    private mutating func run(account: String, at logged: LoggedEvent, context: RunContext, config: ReconConfig, slot: Int,
+                              lifecycle state: inout LifecycleState) -> RunOutcome {
         let accountProjection = projection.accounts[account] ?? AccountProjection(account: account)
         let t = config.thresholds(account: account)
         let cutoff = accountProjection.remote.latestSnapshotMs.map { $0 + t.clockSkewMs }
-        let (aligned, exact) = alignedLocal(account: account, cutoffMs: cutoff)
+        let (aligned, exact) = alignedLocal(account: account, cutoffMs: cutoff, slot: slot)
         let point = RunPoint(account: account, atSeq: logged.seq, atMs: logged.ingestMs, chain: chain, context: context)
         var findings = Reconciler.run(projection: accountProjection, aligned: aligned, config: config, point: point)
         if !exact { findings.checks.append(("alignment", "approximate: the snapshot is older than the copies kept")) }
         let runId = point.runId(configHash: config.hash)
-        var state = lifecycle[account] ?? LifecycleState()
         let events = state.advance(&findings.discrepancies, account: account, atSeq: logged.seq, runId: runId, config: config)
-        if advance { lifecycle[account] = state }
         let report = Report(point: point, findings: findings, configHash: config.hash, runId: runId)
-        return RunOutcome(report: report, lifecycle: advance ? events : [])
+        return RunOutcome(report: report, lifecycle: events)
     }
 }

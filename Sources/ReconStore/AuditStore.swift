@@ -139,6 +139,19 @@ public final class AuditStore: @unchecked Sendable {
         public var impactTotal: String
         public var canonical: Bool
         public var report: String
+
+        init(_ row: Row) {
+            runId = row["run_id"]
+            account = row["account"]
+            atSeq = UInt64(row["at_seq"] as Int64)
+            atMs = row["at_ms"]
+            trigger = row["trigger"]
+            status = row["status"]
+            discrepancyCount = row["discrepancy_count"]
+            impactTotal = row["impact_total"]
+            canonical = (row["canonical"] as Int) == 1
+            report = row["report"]
+        }
     }
 
     public func runs(configHash: String? = nil, account: String? = nil, status: String? = nil, sinceMs: Int64? = nil,
@@ -152,11 +165,14 @@ public final class AuditStore: @unchecked Sendable {
             if let sinceMs { sql += " AND at_ms >= ?"; args.append(sinceMs) }
             sql += " ORDER BY at_seq, account, canonical DESC LIMIT ?"
             args.append(limit)
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
-                RunRow(runId: row["run_id"], account: row["account"], atSeq: UInt64(row["at_seq"] as Int64), atMs: row["at_ms"],
-                       trigger: row["trigger"], status: row["status"], discrepancyCount: row["discrepancy_count"],
-                       impactTotal: row["impact_total"], canonical: (row["canonical"] as Int) == 1, report: row["report"])
-            }
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map(RunRow.init)
+        }
+    }
+
+    /// A stored run by id (the canonical one when both kinds exist).
+    public func run(id: String) throws -> RunRow? {
+        try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE run_id = ? ORDER BY canonical DESC LIMIT 1", arguments: [id]).map(RunRow.init)
         }
     }
 

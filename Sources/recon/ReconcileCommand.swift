@@ -56,7 +56,14 @@ struct ReconcileCommand: ParsableCommand {
     static func report(log: EventLog, config: ReconConfig, account: String, at seq: UInt64) throws -> Report {
         var runner = try log.replay(config: config, to: seq, account: account, stopBefore: seq) { _ in }
         guard let event = try log.event(at: seq) else { throw CLIError("no event at seq \(seq)") }
-        var context = RunContext(trigger: .onDemand, seq: seq, id: event.event.id)
+        return onDemand(&runner, account: account, at: event)
+    }
+
+    /// An ad-hoc run at `event` (already folded into `runner`): it sees the
+    /// account's timeline without changing it. At the account's own trigger point
+    /// it is that trigger's run.
+    static func onDemand(_ runner: inout ReplayRunner, account: String, at event: LoggedEvent) -> Report {
+        var context = RunContext(trigger: .onDemand, seq: event.seq, id: event.event.id)
         if event.event.account == account, event.event.isTriggerPoint {
             context = RunContext.triggered(by: event, replay: false)
         }
