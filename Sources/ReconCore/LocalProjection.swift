@@ -242,6 +242,24 @@ public struct ClosedPosition: Sendable, Equatable {
     public var openSeq: UInt64
     public var closeSeq: UInt64
     public var synthetic: Bool
+
+    public init(symbol: String, side: PositionSide, qty: ExactDecimal, entryTsMs: Int64, entryPrice: ExactDecimal, closePrice: ExactDecimal,
+                closeTsMs: Int64, realizedPnl: ExactDecimal, commission: ExactDecimal, netPnl: ExactDecimal, openSeq: UInt64, closeSeq: UInt64,
+                synthetic: Bool) {
+        self.symbol = symbol
+        self.side = side
+        self.qty = qty
+        self.entryTsMs = entryTsMs
+        self.entryPrice = entryPrice
+        self.closePrice = closePrice
+        self.closeTsMs = closeTsMs
+        self.realizedPnl = realizedPnl
+        self.commission = commission
+        self.netPnl = netPnl
+        self.openSeq = openSeq
+        self.closeSeq = closeSeq
+        self.synthetic = synthetic
+    }
 }
 
 // MARK: - Folding

@@ -157,6 +157,7 @@ extension Reconciler {
                                 message: "equity is \(value) \(t.quoteAsset) (\(basis))")
             d.local = .object(JSONObject([("equity", .decimal(value)), ("basis", .string(basis))]))
             d.localSeq = seq
+            d.impactQuote = value.magnitude
             out.append(d)
         }
         if let inv, let pct = inv.basePct, pct.isNegative || pct > 1 {
@@ -165,6 +166,8 @@ extension Reconciler {
             d.local = .object(JSONObject([("base_pct", .decimal(pct)), ("base_value", .decimal(inv.baseValue)),
                                           ("equity", .decimal(inv.equity)), ("basis", .string(inv.basis))]))
             d.localSeq = inv.balancesSeq
+            // What lies outside [0, equity]: the base held beyond equity (borrowed quote), or the short base.
+            d.impactQuote = pct.isNegative ? inv.baseValue.magnitude : inv.baseValue - inv.equity
             d.thresholds = [("min", .decimal(0)), ("max", .decimal(1))]
             out.append(d)
         }
@@ -197,8 +200,9 @@ extension Reconciler {
         guard t.checks.accounting, let limit = t.impactAlertQuote else { return nil }
         let total = discrepancies.compactMap(\.impactQuote).reduce(0, +)
         guard total > limit else { return nil }
+        let counted = discrepancies.filter { $0.impactQuote != nil }.count
         var d = Discrepancy(type: .impactHigh, severity: .warning, account: account, subject: "impact",
-                            message: "\(total.rounded(scale: 2)) \(t.quoteAsset) at stake across \(discrepancies.filter { $0.impactQuote != nil }.count) discrepancies, above \(limit)")
+                            message: "\(total.rounded(scale: 2)) \(t.quoteAsset) at stake across \(counted) discrepanc\(counted == 1 ? "y" : "ies"), above \(limit)")
         d.local = .decimal(total)
         d.thresholds = [("impact_alert_quote", .decimal(limit))]
         return d

@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
             absolute numbers on a shared machine are noise. Results go to stdout as a \
             table; BENCHMARKS.md records them.
             """,
-        subcommands: [BenchAppendCommand.self, BenchReplayCommand.self, BenchReconcileCommand.self, BenchDriftCommand.self]
+        subcommands: [BenchAppendCommand.self, BenchReplayCommand.self, BenchReconcileCommand.self, BenchDriftCommand.self,
+                      BenchWhatIfCommand.self, BenchMatchCommand.self]
     )
 }
