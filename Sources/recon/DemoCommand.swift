@@ -121,9 +121,11 @@ struct DemoCommand: ParsableCommand {
 
         print("\nData folder: \(folder)")
         print("Go on with:")
+        print("  recon status    --data \(folder)")
         print("  recon state     --data \(folder) --account acct1")
         print("  recon reconcile --data \(folder) --account acct1")
         print("  recon drift     --data \(folder) --account acct2")
+        print("  recon correct   --data \(folder) --account acct1")
         print("  recon audit discrepancies --data \(folder) --status open")
         print("Done in \(String(format: "%.1f", monotonicSeconds() - started)) s.")
     }
