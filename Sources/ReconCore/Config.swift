@@ -183,6 +183,11 @@ public struct ReconConfig: Sendable, Equatable {
 
     /// The fee rates that apply to a symbol: exact profile, then `*`, then the
     /// schedule (the account's first, then the global one); nil when none is set.
+    /// Whether any fee schedule could apply to the account (else schedule checks have nothing to compare).
+    public func hasFeeSchedule(account: String) -> Bool {
+        fees != nil || !feeProfiles.isEmpty || accountFees[account] != nil || !(accountFeeProfiles[account]?.isEmpty ?? true)
+    }
+
     public func feeRates(account: String, symbol: String) -> FeeRates? {
         let choice = accountFeeProfiles[account]?[symbol] ?? feeProfiles[symbol]
             ?? accountFeeProfiles[account]?["*"] ?? feeProfiles["*"]

@@ -355,7 +355,8 @@ public enum Reconciler {
         if !t.checks.fees {
             f.checks.append(("fees", "off"))
         } else {
-            let scheduled = projection.local.fees.keys.allSatisfy { config.feeRates(account: account, symbol: $0.symbol) != nil }
+            let scheduled = config.hasFeeSchedule(account: account)
+                && projection.local.fees.keys.allSatisfy { config.feeRates(account: account, symbol: $0.symbol) != nil }
             f.checks.append(("fees", scheduled ? "ran" : "ran (no fee schedule configured: fills not compared with a schedule)"))
             f.discrepancies += feeDiscrepancies(projection.local, fees: f.fees, config: config, account: account)
         }
@@ -642,7 +643,7 @@ public enum Reconciler {
         let t = config.thresholds(account: account)
         // Each symbol and liquidity against its schedule: a venue charging another
         // tier shows here even when every fill agrees with the venue's record.
-        for key in local.fees.keys.sorted() {
+        for key in config.hasFeeSchedule(account: account) ? local.fees.keys.sorted() : [] {
             let a = local.fees[key]!
             guard let rates = config.feeRates(account: account, symbol: key.symbol) else { continue }
             let ts = config.thresholds(account: account, symbol: key.symbol)

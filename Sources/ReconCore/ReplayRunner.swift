@@ -81,27 +81,21 @@ extension Event {
 /// points. Pure: the same events and config give the same reports.
 ///
 /// Time alignment: a run compares the venue's data, valid at snapshot time S,
-/// with the bot's events up to S + clock skew. When the bot's newest event is
-/// later than that, the aligned view is rebuilt from a recent copy of the
-/// projection (copy-on-write, so keeping copies is cheap) plus the account's
-/// events since, leaving out the late ones.
+/// with the bot's events up to S + clock skew. Each account keeps an
+/// `AlignedView` per config, folded as events arrive, so a run costs the few
+/// events logged after the snapshot's time, not a rebuild.
 public struct ReplayRunner {
     public let config: ReconConfig
     public private(set) var projection = Projection()
     public private(set) var lifecycle: [String: LifecycleState] = [:]
     public private(set) var chain = ContentChain.start
-    /// Per account: copies of its projection and the events since the oldest.
-    /// `eventIndex` values are absolute positions in the account's local event
-    /// stream; `recentOffset` is the absolute position of `recent[account][0]`.
-    private var bases: [String: [(projection: LocalProjection, eventIndex: Int)]] = [:]
-    private var recent: [String: [LoggedEvent]] = [:]
-    private var recentOffset: [String: Int] = [:]
-    private var sinceBase: [String: Int] = [:]
-    /// The last aligned view per account: with the same cutoff it only needs the
-    /// (usually no) late-arriving events folded on, not a rebuild.
-    /// Keyed by account and config slot (0 the runner's, 1 the alternative's,
-    /// whose clock skew may differ).
-    private var alignedCache: [AlignedKey: (cutoff: Int64, throughIndex: Int, local: LocalProjection, exact: Bool)] = [:]
+    /// Per account and config slot (0 the runner's, 1 the alternative's, whose
+    /// clock skew may differ).
+    private var aligned: [AlignedKey: AlignedView] = [:]
+    private var clockSkew: [AlignedKey: Int64] = [:]
+    /// Each account's latest snapshot time, kept here so the cutoff for a local
+    /// event costs a lookup, not a read through the projection.
+    private var snapshotMs: [String: Int64] = [:]
 
     private struct AlignedKey: Hashable {
         var account: String
@@ -109,13 +103,10 @@ public struct ReplayRunner {
     }
 
     /// A second config reconciled at the same trigger points over the same fold:
-    /// what-if runs pay for the reduction once and for the reconciler twice.
+    /// what-if runs pay for the reduction once and for the reconciler twice. Set
+    /// it before the first event.
     public var alternative: ReconConfig?
     public private(set) var alternativeLifecycle: [String: LifecycleState] = [:]
-
-    /// Account events between alignment copies, and how many copies are kept.
-    static let baseEvery = 2_000
-    static let basesKept = 4
 
     public init(config: ReconConfig) {
         self.config = config
@@ -127,7 +118,16 @@ public struct ReplayRunner {
         chain = value ?? ContentChain.next(chain, event: logged.event)
         let account = logged.event.account
         projection.apply(logged)
-        if !logged.event.type.isRemote { remember(logged, account: account) }
+        if logged.event.type == .exchangeSnapshot {
+            snapshotMs[account] = projection.accounts[account]!.remote.latestSnapshotMs
+        }
+        if !logged.event.type.isRemote {
+            for slot in alternative == nil ? [0] : [0, 1] {
+                let key = AlignedKey(account: account, slot: slot)
+                let cutoff = self.cutoff(key)
+                aligned[key, default: AlignedView()].append(logged, cutoff: cutoff)
+            }
+        }
         guard runTriggers, logged.event.isTriggerPoint else { return nil }
         return run(account: account, at: logged, context: RunContext.triggered(by: logged, replay: true), advance: true)
     }
@@ -137,57 +137,22 @@ public struct ReplayRunner {
         chain = value
     }
 
-    private mutating func remember(_ logged: LoggedEvent, account: String) {
-        if bases[account] == nil {
-            bases[account] = [(LocalProjection(), 0)]
-            recent[account] = []
-            recentOffset[account] = 0
-            sinceBase[account] = 0
-        }
-        recent[account]!.append(logged)
-        sinceBase[account]! += 1
-        if sinceBase[account]! >= Self.baseEvery {
-            sinceBase[account] = 0
-            let end = recentOffset[account]! + recent[account]!.count
-            bases[account]!.append((projection.accounts[account]!.local, end))
-            if bases[account]!.count > Self.basesKept {
-                bases[account]!.removeFirst()
-                let cached = [0, 1].compactMap { alignedCache[AlignedKey(account: account, slot: $0)]?.throughIndex }
-                let newOffset = min(bases[account]![0].eventIndex, cached.min() ?? .max)
-                recent[account]!.removeFirst(newOffset - recentOffset[account]!)
-                recentOffset[account] = newOffset
-            }
-        }
+    /// The latest snapshot's time + the slot config's clock skew (nil before any snapshot).
+    private mutating func cutoff(_ key: AlignedKey) -> Int64? {
+        guard let snapshotMs = snapshotMs[key.account] else { return nil }
+        if let skew = clockSkew[key] { return snapshotMs + skew }
+        let skew = (key.slot == 0 ? config : alternative ?? config).thresholds(account: key.account).clockSkewMs
+        clockSkew[key] = skew
+        return snapshotMs + skew
     }
 
-    /// The bot's view of `account` without local events later than `cutoffMs`.
-    public mutating func alignedLocal(account: String, cutoffMs: Int64?, slot: Int = 0) -> (local: LocalProjection, exact: Bool) {
-        let cacheKey = AlignedKey(account: account, slot: slot)
-        guard let live = projection.accounts[account]?.local else { return (LocalProjection(), true) }
-        guard let cutoffMs, live.maxTsMs > cutoffMs else { return (live, true) }
-        let events = recent[account] ?? []
-        let offset = recentOffset[account] ?? 0
-        let end = offset + events.count
-        // Taken out of the cache while it is extended, so it is uniquely referenced
-        // and grows in place instead of being copied whole (copy-on-write).
-        if var cached = alignedCache.removeValue(forKey: cacheKey), cached.cutoff == cutoffMs, cached.throughIndex >= offset {
-            for e in events[(cached.throughIndex - offset)...] where e.event.tsMs <= cutoffMs {
-                cached.local.apply(e.event, seq: e.seq)
-            }
-            cached.throughIndex = end
-            alignedCache[cacheKey] = cached
-            return (cached.local, cached.exact)
-        }
-        let candidates = bases[account] ?? []
-        let chosen = candidates.last { $0.projection.maxTsMs <= cutoffMs } ?? candidates.first
-        guard let chosen else { return (live, false) }
-        var local = chosen.projection
-        for e in events[(chosen.eventIndex - offset)...] where e.event.tsMs <= cutoffMs {
-            local.apply(e.event, seq: e.seq)
-        }
-        let exact = chosen.projection.maxTsMs <= cutoffMs
-        alignedCache[cacheKey] = (cutoffMs, end, local, exact)
-        return (local, exact)
+    /// The bot's view of `account` without local events later than the latest
+    /// snapshot + clock skew, and whether it is exact.
+    public mutating func alignedLocal(account: String, slot: Int = 0) -> (local: LocalProjection, exact: Bool) {
+        let key = AlignedKey(account: account, slot: slot)
+        // Before the first snapshot there is nothing to align with: the live view.
+        guard let cutoff = self.cutoff(key), aligned[key] != nil else { return (projection.accounts[account]?.local ?? LocalProjection(), true) }
+        return aligned[key]!.view(cutoff: cutoff)
     }
 
     /// Runs the reconciler for `account` at the current point. `advance` makes it
@@ -210,12 +175,10 @@ public struct ReplayRunner {
     private mutating func run(account: String, at logged: LoggedEvent, context: RunContext, config: ReconConfig, slot: Int,
                               lifecycle state: inout LifecycleState) -> RunOutcome {
         let accountProjection = projection.accounts[account] ?? AccountProjection(account: account)
-        let t = config.thresholds(account: account)
-        let cutoff = accountProjection.remote.latestSnapshotMs.map { $0 + t.clockSkewMs }
-        let (aligned, exact) = alignedLocal(account: account, cutoffMs: cutoff, slot: slot)
+        let (aligned, exact) = alignedLocal(account: account, slot: slot)
         let point = RunPoint(account: account, atSeq: logged.seq, atMs: logged.ingestMs, chain: chain, context: context)
         var findings = Reconciler.run(projection: accountProjection, aligned: aligned, config: config, point: point)
-        if !exact { findings.checks.append(("alignment", "approximate: the snapshot is older than the copies kept")) }
+        if !exact { findings.checks.append(("alignment", "approximate: a local event far beyond the snapshot time was counted early")) }
         let runId = point.runId(configHash: config.hash)
         let events = state.advance(&findings.discrepancies, account: account, atSeq: logged.seq, runId: runId, config: config)
         let report = Report(point: point, findings: findings, configHash: config.hash, runId: runId)
