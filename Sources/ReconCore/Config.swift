@@ -183,6 +183,11 @@ public struct ReconConfig: Sendable, Equatable {
 
     /// The fee rates that apply to a symbol: exact profile, then `*`, then the
     /// schedule (the account's first, then the global one); nil when none is set.
+    /// Whether some threshold differs by symbol for this account (else the account's thresholds hold for every symbol).
+    public func hasSymbolOverrides(account: String) -> Bool {
+        !symbolOverrides.isEmpty || !(accountSymbolOverrides[account]?.isEmpty ?? true)
+    }
+
     /// Whether any fee schedule could apply to the account (else schedule checks have nothing to compare).
     public func hasFeeSchedule(account: String) -> Bool {
         fees != nil || !feeProfiles.isEmpty || accountFees[account] != nil || !(accountFeeProfiles[account]?.isEmpty ?? true)

@@ -147,21 +147,24 @@ public enum Reconciler {
         } else {
             f.checks.append(("orders", "ran"))
             var localOnly: [Discrepancy] = []
-            // Thresholds per symbol, once per run: large books have many orders per symbol.
-            var symbolThresholds: [String: Thresholds] = [:]
-            func thresholds(_ symbol: String) -> Thresholds {
-                if let t = symbolThresholds[symbol] { return t }
-                let t = config.thresholds(account: account, symbol: symbol)
-                symbolThresholds[symbol] = t
-                return t
+            // The clock skew per symbol, once per run: large books have many orders
+            // per symbol, and the whole thresholds struct is too big to copy per order.
+            let bySymbol = config.hasSymbolOverrides(account: account)
+            var symbolSkew: [String: Int64] = [:]
+            func skew(_ symbol: String) -> Int64 {
+                guard bySymbol else { return t.clockSkewMs }
+                if let s = symbolSkew[symbol] { return s }
+                let s = config.thresholds(account: account, symbol: symbol).clockSkewMs
+                symbolSkew[symbol] = s
+                return s
             }
             // Unordered on purpose: findings are sorted once at the end.
             for (id, o) in aligned.openOrders {
                 guard let coverage = remote.openOrders.coverage(of: o.symbol) else { continue }
-                let ts = thresholds(o.symbol)
                 // An order the venue's list could not yet know is not missing.
-                if o.submittedTsMs > coverage.asOfMs + ts.clockSkewMs { continue }
+                if o.submittedTsMs > coverage.asOfMs + skew(o.symbol) { continue }
                 guard let r = remote.openOrders.items[id] else {
+                    let ts = config.thresholds(account: account, symbol: o.symbol)
                     var d = Discrepancy(type: .orderMissingRemote, severity: .warning, account: account, subject: id,
                                         message: "order \(id) (\(o.side.rawValue) \(o.remaining) \(o.symbol)) is open locally but not on the venue")
                     d.orderId = id
@@ -205,9 +208,8 @@ public enum Reconciler {
             f.ordersLocalOnly = localOnly.compactMap(\.orderId).sorted()
             f.discrepancies += localOnly
             for (id, r) in remote.openOrders.items where aligned.openOrders[id] == nil {
-                let ts = thresholds(r.item.symbol)
                 // Closed locally after the venue's list was taken: the list is behind, not wrong.
-                if let closed = aligned.closedOrders[id], closed.closedTsMs > r.asOfMs + ts.clockSkewMs { continue }
+                if let closed = aligned.closedOrders[id], closed.closedTsMs > r.asOfMs + skew(r.item.symbol) { continue }
                 var d = Discrepancy(type: .orderMissingLocal, severity: .critical, account: account, subject: id,
                                     message: "order \(id) (\(r.item.side.rawValue) \(r.item.remaining) \(r.item.symbol)) is open on the venue but "
                                         + (aligned.closedOrders[id].map { "\($0.status.rawValue) locally" } ?? "unknown locally"))
@@ -231,12 +233,13 @@ public enum Reconciler {
             f.checks.append(("positions", "no remote positions reported"))
         } else {
             f.checks.append(("positions", "ran"))
+            let bySymbolPositions = config.hasSymbolOverrides(account: account)
             var symbols = Set(remote.positions.items.keys)
             for (s, p) in aligned.positions where !p.position.isFlat { symbols.insert(s) }
             for symbol in symbols.sorted() {
                 guard let coverage = remote.positions.coverage(of: symbol) else { continue }
                 f.positionsChecked += 1
-                let ts = config.thresholds(account: account, symbol: symbol)
+                let ts = bySymbolPositions ? config.thresholds(account: account, symbol: symbol) : t
                 let lp = aligned.positions[symbol]
                 let lq = lp?.position.qty ?? 0
                 let rEntry = remote.positions.items[symbol]
