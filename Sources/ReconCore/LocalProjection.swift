@@ -273,7 +273,7 @@ extension LocalProjection {
         case .instrument(let x):
             instruments[x.symbol] = InstrumentState(instrument: x, seq: seq)
         case .orderSubmitted(let x):
-            guard openOrders[x.orderId] == nil && closedOrders[x.orderId] == nil else { return }
+            guard openOrders.index(forKey: x.orderId) == nil && closedOrders.index(forKey: x.orderId) == nil else { return }
             openOrders[x.orderId] = LocalOrder(
                 orderId: x.orderId, symbol: x.symbol, side: x.side, qty: x.qty, price: x.price, orderType: x.orderType,
                 postOnly: x.postOnly, reduceOnly: x.reduceOnly, submittedSeq: seq, submittedTsMs: event.tsMs, lastSeq: seq)

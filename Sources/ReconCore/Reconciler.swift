@@ -207,7 +207,8 @@ public enum Reconciler {
             }
             f.ordersLocalOnly = localOnly.compactMap(\.orderId).sorted()
             f.discrepancies += localOnly
-            for (id, r) in remote.openOrders.items where aligned.openOrders[id] == nil {
+            // `index(forKey:)`: a presence test that does not copy the order out.
+            for (id, r) in remote.openOrders.items where aligned.openOrders.index(forKey: id) == nil {
                 // Closed locally after the venue's list was taken: the list is behind, not wrong.
                 if let closed = aligned.closedOrders[id], closed.closedTsMs > r.asOfMs + skew(r.item.symbol) { continue }
                 var d = Discrepancy(type: .orderMissingLocal, severity: .critical, account: account, subject: id,
