@@ -68,6 +68,23 @@ import Testing
         #expect(message(line).hasPrefix(expected), "got: \(message(line))")
     }
 
+    /// Non-ASCII text is kept exactly; bytes that are not UTF-8 are rejected, never repaired.
+    @Test func stringsAreValidUTF8() throws {
+        let accented = fill.replacing(#""account":"bot1""#, with: #""account":"bót-✓""#)
+        #expect(try decode(accented).event.account == "bót-✓")
+        for bad: [UInt8] in [[0xFF], [0xC3], [0xED, 0xA0, 0x80]] {
+            var bytes = Array(fill.utf8)
+            // Inside the account's value: `"account":"` is followed by `bot1`.
+            let at = Array(fill.utf8).firstRange(of: Array(#""account":""#.utf8))!.upperBound
+            bytes.insert(contentsOf: bad, at: at)
+            let result = bytes.withUnsafeBufferPointer { buffer in
+                Result { () throws(EventInputError) in try Event.decode(line: 3, text: buffer) }
+            }
+            #expect(throws: EventInputError.self, "\(bad)") { try result.get() }
+            if case .failure(let error) = result { #expect(error.description.contains("UTF-8"), "\(error)") }
+        }
+    }
+
     @Test func idLongerThan128CharactersIsRejected() {
         let id = String(repeating: "x", count: 129)
         let line = #"{"type":"transfer","id":"\#(id)","account":"a","ts_ms":1,"asset":"USDT","amount":"1","kind":"deposit"}"#
@@ -112,3 +129,4 @@ extension String {
         return result + rest
     }
 }
+
