@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate Recon fixture event logs against schemas/event.schema.json.
+"""Validate Recon fixtures against schemas/event.schema.json, report.schema.json and config.schema.json.
 
 Every line of every fixtures/*/events.ndjson is checked:
   * it is one JSON object (no NaN/Infinity literals, no duplicate keys);
@@ -9,11 +9,22 @@ Every line of every fixtures/*/events.ndjson is checked:
   * exchange windows are well formed (to_ms >= from_ms, items inside the window);
   * fixture policy: decimals are strings (never JSON numbers), and seq and
     ingest_ms are not set (the engine assigns them).
-Each fixture folder must also have a non-empty README, and its config.json,
-when present, must be a JSON object.
+Each fixture folder must also have a non-empty README. Its config.json, when
+present, must validate against schemas/config.schema.json plus the parser's rules
+the schema cannot express (integers written as integers, tier names that exist,
+position_qty_ignore <= position_qty_critical, inventory_warn <= inventory_critical).
+Every expected/run-*.json must validate against schemas/report.schema.json plus
+the report's internal consistency (run_id and account of each discrepancy, keys,
+divergence_count, impact_total_quote, orders_local_only / orders_remote_only).
 
-The last line printed is "N passed, M failed" (one check per event line and per
-folder file); the exit status is non-zero when anything failed.
+Negative checks then prove the report and config schemas are not permissive:
+known-bad reports and configs (an unknown discrepancy type, a decimal written as
+a JSON number, an unknown config key, ...) must FAIL; each that does counts as
+passed.
+
+The last line printed is "N passed, M failed" (one check per event line, per
+folder file, per report and per negative check); the exit status is non-zero
+when anything failed.
 
     python3 tools/validate_fixtures.py              # validate the fixtures
     python3 tools/validate_fixtures.py --self-test  # prove the schema rejects bad events
@@ -22,8 +33,10 @@ folder file); the exit status is non-zero when anything failed.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 try:
@@ -34,6 +47,8 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCHEMA = ROOT / "schemas" / "event.schema.json"
+DEFAULT_REPORT_SCHEMA = ROOT / "schemas" / "report.schema.json"
+DEFAULT_CONFIG_SCHEMA = ROOT / "schemas" / "config.schema.json"
 DEFAULT_FIXTURES = ROOT / "fixtures"
 
 # Integer-valued fields: everything else that is a JSON number would be a decimal.
@@ -174,13 +189,231 @@ def check_event_line(validator, text: str, seen_ids: dict[str, int], line_no: in
     return errs
 
 
+# --- reports and configs ----------------------------------------------------------
+
+
+def parse_document(text: str):
+    """Parses a whole JSON document strictly; JSON numbers with a fraction or an
+    exponent become Decimal, so the schemas never see a binary float (and 1000.0
+    is not an integer). Raises LineError."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys,
+                          parse_float=Decimal)
+    except ValueError as exc:
+        raise LineError(f"not valid JSON: {exc}") from None
+
+
+def _dec(value) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value)) if isinstance(value, (str, int, Decimal)) else None
+    except InvalidOperation:
+        return None
+
+
+def report_errors(validator, report) -> list[str]:
+    """Schema violations plus consistency the schema cannot express."""
+    errs = schema_errors(validator, report) if isinstance(report, dict) else ["expected a JSON object"]
+    if errs:
+        return errs
+    for parts, key, value in _walk(report):
+        if isinstance(value, Decimal):
+            errs.append(str(LineError(f"the engine writes decimals as strings and counts as integers, got the number {value}",
+                                      _path(parts))))
+    discrepancies = report["discrepancies"]
+    for i, d in enumerate(discrepancies):
+        where = f"discrepancies[{i}]"
+        if d["run_id"] != report["run_id"]:
+            errs.append(str(LineError(f'"{d["run_id"]}" is not the report\'s run_id "{report["run_id"]}"', f"{where}.run_id")))
+        if d["account"] != report["account"]:
+            errs.append(str(LineError(f'"{d["account"]}" is not the report\'s account', f"{where}.account")))
+        if not d["key"].startswith(f'{d["type"]}:{d["account"]}:'):
+            errs.append(str(LineError(f'"{d["key"]}" does not start with "<type>:<account>:"', f"{where}.key")))
+        subject = {"order_": "order_id", "positi": "symbol", "balanc": "asset"}.get(d["type"][:6])
+        if d["type"].startswith("fill_") and d["type"] != "fill_fee_mismatch":
+            subject = "fill_id"
+        if subject and not d["key"].endswith(":" + str(d.get(subject))):
+            errs.append(str(LineError(f'"{d["key"]}" does not end with its {subject}', f"{where}.key")))
+        if d["first_seen_seq"] > report["at_seq"]:
+            errs.append(str(LineError(f'{d["first_seen_seq"]} is after the run\'s at_seq {report["at_seq"]}', f"{where}.first_seen_seq")))
+    keys = [d["key"] for d in discrepancies]
+    if len(set(keys)) != len(keys):
+        errs.append(str(LineError("a key appears twice", "discrepancies")))
+    non_info = sum(1 for d in discrepancies if d["severity"] != "info")
+    if report["divergence_count"] != non_info:
+        errs.append(str(LineError(f"{report['divergence_count']}, but {non_info} discrepancies are warning or critical",
+                                  "divergence_count")))
+    total = sum((Decimal(d["impact_quote"]) for d in discrepancies if d["impact_quote"] is not None), Decimal(0))
+    if Decimal(report["impact_total_quote"]) != total:
+        errs.append(str(LineError(f"{report['impact_total_quote']}, but the discrepancies' impact_quote sum to {total}",
+                                  "impact_total_quote")))
+    for field, kind in (("orders_local_only", "order_missing_remote"), ("orders_remote_only", "order_missing_local")):
+        ids = sorted(d["order_id"] for d in discrepancies if d["type"] == kind)
+        if report[field] != ids:
+            errs.append(str(LineError(f"expected the sorted order ids of the {kind} discrepancies {ids}", field)))
+    for i, c in enumerate(report["corrections_proposed"]):
+        if c["key"] not in keys:
+            errs.append(str(LineError(f'"{c["key"]}" answers no discrepancy of this run', f"corrections_proposed[{i}].key")))
+    return errs
+
+
+BUILTIN_TIERS = {"VIP0", "VIP1", "VIP2", "VIP3", "MM_Tier_A"}
+# Threshold defaults the parser's range rules start from (Config.swift, Thresholds).
+_BANDS = (("position_qty_ignore", "0.001", "position_qty_critical", "0.01"),
+          ("inventory_warn", "0.10", "inventory_critical", "0.25"))
+_NON_THRESHOLD = {"fees", "fee_profiles", "symbols", "assets"}
+
+
+def config_errors(validator, config) -> list[str]:
+    """Schema violations plus the parser's rules the schema cannot express."""
+    errs = schema_errors(validator, config) if isinstance(config, dict) else ["expected a JSON object"]
+    if errs:
+        return errs
+    tiers = BUILTIN_TIERS | set(config.get("fee_tiers", {}))
+
+    def tier_of(choice):
+        if isinstance(choice, str):
+            return choice
+        if isinstance(choice, dict) and set(choice) == {"tier"}:
+            return choice["tier"]
+        return None
+
+    levels = [("defaults", config.get("defaults", {}))]
+    levels += [(f"accounts.{name}", body) for name, body in config.get("accounts", {}).items()]
+    for path, level in levels:
+        choices = [(f"{path}.fees", level["fees"])] if "fees" in level else []
+        choices += [(f"{path}.fee_profiles.{s}", c) for s, c in level.get("fee_profiles", {}).items()]
+        for where, choice in choices:
+            name = tier_of(choice)
+            if name is not None and name not in tiers:
+                errs.append(str(LineError(f'unknown fee tier "{name}" (known: {", ".join(sorted(tiers))})', where)))
+    objects = [(p, {k: v for k, v in o.items() if k not in _NON_THRESHOLD}) for p, o in levels]
+    for section in ("symbols", "assets"):
+        objects += [(f"{section}.{k}", o) for k, o in config.get(section, {}).items()]
+        for name, body in config.get("accounts", {}).items():
+            objects += [(f"accounts.{name}.{section}.{k}", o) for k, o in body.get(section, {}).items()]
+    for path, obj in objects:
+        for low_key, low_default, high_key, high_default in _BANDS:
+            low, high = _dec(obj.get(low_key, low_default)), _dec(obj.get(high_key, high_default))
+            if low is not None and high is not None and low > high:
+                errs.append(str(LineError(f"{low_key} ({low}) must not exceed {high_key} ({high})", path)))
+    return errs
+
+
+# A complete report as the engine writes it: the base of the negative checks.
+_GOOD_REPORT = {
+    "run_id": "run-0123456789abcdef01234567", "account": "bot1", "at_seq": 8, "at_ms": 1763007260000,
+    "remote_as_of_ms": 1763007260000, "context": {"trigger": "replay", "seq": 8, "id": "bot1-ev-0008"},
+    "status": "warning", "is_clean": False,
+    "discrepancies": [{
+        "key": "balance_mismatch:bot1:USDT", "type": "balance_mismatch", "severity": "warning", "account": "bot1",
+        "asset": "USDT", "local": "50003.550125", "remote": "50005.249875", "delta": "1.69975",
+        "thresholds": {"cash_tolerance": "1"}, "local_seq": 6, "remote_seq": 8, "impact_quote": "1.69975",
+        "first_seen_seq": 8, "runs_seen": 1, "run_id": "run-0123456789abcdef01234567",
+        "message": "USDT: 50003.550125 locally, 50005.249875 on the venue (delta 1.69975)"}],
+    "orders_local_only": [], "orders_remote_only": [], "position_deltas": {}, "divergence_count": 1,
+    "positions_checked": 1,
+    "fees_report": {"gross_notional": "5100.25", "maker_notional": "5100.25", "taker_notional": "0", "maker_count": 2,
+                    "taker_count": 0, "fees_absolute": "0", "rebates_absolute": "2.550125", "net_absolute": "-2.550125",
+                    "fees_bps": "0", "rebates_bps": "5", "net_bps": "-5", "maker_taker_ratio": "1",
+                    "expected_fees_absolute": "0", "expected_rebates_absolute": "2.550125",
+                    "expected_net_absolute": "-2.550125", "expected_net_bps": "-5", "fee_delta_absolute": "0"},
+    "impact_total_quote": "1.69975",
+    "corrections_proposed": [{"key": "balance_mismatch:bot1:USDT", "kind": "balance_adjustment",
+                              "balance_adjustment": {"asset": "USDT", "amount": "1.69975"}, "auto_applicable": False,
+                              "reason": "adjust USDT by 1.69975 to the venue's balance"}],
+    "checks": {"orders": "ran", "positions": "ran", "balances": "ran", "fills": "ran", "fees": "ran",
+               "closed_positions": "no venue position history reported", "inventory": "no target_base_pct configured",
+               "accounting": "ran"},
+    "remote_age_ms": {"positions": 0, "open_orders": 0, "balances": 0, "equity": 0, "trade_history": 0,
+                      "position_history": None},
+    "config_hash": "sha256:" + "0" * 64, "duration_ms": 0,
+}
+
+_GOOD_CONFIG = {"defaults": {"fees": {"tier": "MM_Tier_A"}, "clock_skew_ms": 1000},
+                "accounts": {"bot1": {"target_base_pct": "0.5", "checks": {"orders": False}}}}
+
+
+def _mutate(base: dict, change) -> dict:
+    doc = copy.deepcopy(base)
+    change(doc)
+    return doc
+
+
+def _d0(doc) -> dict:
+    return doc["discrepancies"][0]
+
+
+# Reports and configs the schemas (with the consistency checks) must reject.
+BAD_REPORTS = [
+    ("an unknown discrepancy type", lambda r: _d0(r).update(type="balance_drift", key="balance_drift:bot1:USDT")),
+    ("a decimal written as a JSON number", lambda r: _d0(r).update(delta=Decimal("1.69975"))),
+    ("impact_total_quote as a JSON number", lambda r: r.update(impact_total_quote=Decimal("1.69975"))),
+    ("a decimal with a trailing zero", lambda r: _d0(r).update(delta="1.699750")),
+    ("a decimal in exponent form", lambda r: r["fees_report"].update(net_bps="-5e0")),
+    ("an unknown report field", lambda r: r.update(notes="hello")),
+    ("an unknown severity", lambda r: _d0(r).update(severity="high")),
+    ("an unknown trigger", lambda r: r["context"].update(trigger="manual")),
+    ("status ok with a warning", lambda r: r.update(status="ok")),
+    ("a negative seq", lambda r: _d0(r).update(local_seq=-1)),
+    ("at_seq written as 8.0", lambda r: r.update(at_seq=Decimal("8.0"))),
+    ("remote_as_of_ms missing (nullable, not optional)", lambda r: r.pop("remote_as_of_ms")),
+    ("a balance_mismatch without its asset", lambda r: _d0(r).pop("asset")),
+    ("fees_report without net_bps", lambda r: r["fees_report"].pop("net_bps")),
+    ("a discrepancy from another run", lambda r: _d0(r).update(run_id="run-ffffffffffffffffffffffff")),
+    ("divergence_count off by one", lambda r: r.update(divergence_count=2)),
+]
+
+BAD_CONFIGS = [
+    ("an unknown top-level key", lambda c: c.update(default={})),
+    ("a misspelt threshold", lambda c: c["defaults"].update(cash_tolerence="1")),
+    ("an unknown fee tier", lambda c: c["defaults"].update(fees={"tier": "VIP9"})),
+    ("an unknown check", lambda c: c["accounts"]["bot1"]["checks"].update(order=False)),
+    ("a check switch as a string", lambda c: c["accounts"]["bot1"]["checks"].update(orders="false")),
+    ("clock_skew_ms as a string", lambda c: c["defaults"].update(clock_skew_ms="1000")),
+    ("clock_skew_ms written as 1000.0", lambda c: c["defaults"].update(clock_skew_ms=Decimal("1000.0"))),
+    ("target_base_pct above 1", lambda c: c["accounts"]["bot1"].update(target_base_pct="1.5")),
+    ("position_qty_ignore above the default critical", lambda c: c["defaults"].update(position_qty_ignore="0.05")),
+    ("a profile naming an undefined custom tier", lambda c: c.update(fee_tiers={"T1": {"maker_bps": "0", "taker_bps": "2"}})
+        or c["defaults"].update(fee_profiles={"*": "T2"})),
+]
+
+
+def negative_checks(report_validator, config_validator, verbose: bool) -> tuple[int, int]:
+    passed = failed = 0
+
+    def outcome(ok: bool, label: str, detail: str):
+        nonlocal passed, failed
+        if ok:
+            passed += 1
+            if verbose:
+                print(f"ok   {label}: {detail}")
+        else:
+            failed += 1
+            print(f"FAIL {label}: {detail}")
+
+    errs = report_errors(report_validator, _GOOD_REPORT)
+    outcome(not errs, "report schema accepts a good report", "; ".join(errs) or "valid")
+    for name, change in BAD_REPORTS:
+        errs = report_errors(report_validator, _mutate(_GOOD_REPORT, change))
+        outcome(bool(errs), f"report check rejects {name}", errs[0] if errs else "was ACCEPTED")
+    errs = config_errors(config_validator, _GOOD_CONFIG)
+    outcome(not errs, "config schema accepts a good config", "; ".join(errs) or "valid")
+    for name, change in BAD_CONFIGS:
+        errs = config_errors(config_validator, _mutate(_GOOD_CONFIG, change))
+        outcome(bool(errs), f"config check rejects {name}", errs[0] if errs else "was ACCEPTED")
+    return passed, failed
+
+
 def load_validator(schema_path: Path) -> Draft202012Validator:
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
 
-def validate_fixtures(validator, fixtures_dir: Path, verbose: bool) -> tuple[int, int]:
+def validate_fixtures(validator, fixtures_dir: Path, verbose: bool, report_validator=None,
+                      config_validator=None) -> tuple[int, int]:
     passed = failed = 0
 
     def report(ok: bool, where: str, errs: list[str]):
@@ -230,12 +463,20 @@ def validate_fixtures(validator, fixtures_dir: Path, verbose: bool) -> tuple[int
         config = folder / "config.json"
         if config.exists():
             try:
-                value = json.loads(config.read_text(encoding="utf-8"), parse_constant=_reject_constant,
-                                   object_pairs_hook=_no_duplicate_keys)
-                ok = isinstance(value, dict)
-                report(ok, f"{rel}/config.json", [] if ok else ["expected a JSON object"])
-            except ValueError as exc:
-                report(False, f"{rel}/config.json", [f"not valid JSON: {exc}"])
+                value = parse_document(config.read_text(encoding="utf-8"))
+                errs = config_errors(config_validator, value) if config_validator else (
+                    [] if isinstance(value, dict) else ["expected a JSON object"])
+                report(not errs, f"{rel}/config.json", errs)
+            except (LineError, UnicodeDecodeError) as exc:
+                report(False, f"{rel}/config.json", [str(exc)])
+
+        if report_validator:
+            for run in sorted((folder / "expected").glob("run-*.json")):
+                try:
+                    errs = report_errors(report_validator, parse_document(run.read_text(encoding="utf-8")))
+                except (LineError, UnicodeDecodeError) as exc:
+                    errs = [str(exc)]
+                report(not errs, f"{rel}/expected/{run.name}", errs)
     return passed, failed
 
 
@@ -382,26 +623,36 @@ def self_test(validator, verbose: bool) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA, help="event schema (default: schemas/event.schema.json)")
+    parser.add_argument("--report-schema", type=Path, default=DEFAULT_REPORT_SCHEMA,
+                        help="report schema (default: schemas/report.schema.json)")
+    parser.add_argument("--config-schema", type=Path, default=DEFAULT_CONFIG_SCHEMA,
+                        help="config schema (default: schemas/config.schema.json)")
     parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="fixture root (default: fixtures/)")
-    parser.add_argument("--self-test", action="store_true", help="check that the schema accepts good and rejects bad events")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check that the schemas accept good and reject bad events, reports and configs")
     parser.add_argument("-v", "--verbose", action="store_true", help="print passing checks too")
     args = parser.parse_args(argv)
 
-    try:
-        validator = load_validator(args.schema)
-    except (OSError, ValueError) as exc:
-        print(f"FAIL cannot load schema {args.schema}: {exc}")
-        print("0 passed, 1 failed")
-        return 1
-    except Exception as exc:  # jsonschema.SchemaError
-        print(f"FAIL schema {args.schema} is not a valid draft 2020-12 schema: {exc}")
-        print("0 passed, 1 failed")
-        return 1
+    validators = []
+    for path in (args.schema, args.report_schema, args.config_schema):
+        try:
+            validators.append(load_validator(path))
+        except (OSError, ValueError) as exc:
+            print(f"FAIL cannot load schema {path}: {exc}")
+            print("0 passed, 1 failed")
+            return 1
+        except Exception as exc:  # jsonschema.SchemaError
+            print(f"FAIL schema {path} is not a valid draft 2020-12 schema: {exc}")
+            print("0 passed, 1 failed")
+            return 1
+    validator, report_validator, config_validator = validators
 
     if args.self_test:
         passed, failed = self_test(validator, args.verbose)
     else:
-        passed, failed = validate_fixtures(validator, args.fixtures, args.verbose)
+        passed, failed = validate_fixtures(validator, args.fixtures, args.verbose, report_validator, config_validator)
+    more_passed, more_failed = negative_checks(report_validator, config_validator, args.verbose)
+    passed, failed = passed + more_passed, failed + more_failed
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
