@@ -80,3 +80,32 @@ struct AlignedView: Sendable {
         }
     }
 }
+
+/// The bot's views a run compares each section of the venue's data with: each
+/// at its own section's report time (a balances-only snapshot must not move the
+/// cutoff of an older positions list).
+public struct AlignedSections: Sendable {
+    public var orders: LocalProjection
+    public var positions: LocalProjection
+    public var balances: LocalProjection
+
+    public init(_ one: LocalProjection) {
+        orders = one
+        positions = one
+        balances = one
+    }
+}
+
+/// The sections of a snapshot, each with its own report time.
+enum SnapshotSection: Int, CaseIterable, Sendable {
+    case orders, positions, balances
+
+    /// The newest report time of this section (nil: never reported).
+    func reportTime(_ remote: RemoteProjection) -> Int64? {
+        switch self {
+        case .orders: return remote.openOrders.latestAsOfMs
+        case .positions: return remote.positions.latestAsOfMs
+        case .balances: return remote.balances != nil ? remote.balancesAsOfMs : (remote.equity != nil ? remote.equityAsOfMs : nil)
+        }
+    }
+}

@@ -253,7 +253,7 @@ extension ReconConfig {
                 config.fees = fees
                 config.feeProfiles = profiles
             case "symbols":
-                config.symbolOverrides = try parseMap(value, path: "symbols") { v, p throws(ConfigError) in try parseThresholdObject(v, path: p) }
+                config.symbolOverrides = try parseMap(value, path: "symbols") { v, p throws(ConfigError) in try parseSymbolThresholds(v, path: p) }
             case "assets":
                 config.assetOverrides = try parseMap(value, path: "assets") { v, p throws(ConfigError) in try parseThresholdObject(v, path: p) }
             case "accounts":
@@ -268,7 +268,7 @@ extension ReconConfig {
                     for (k, v) in fields.entries {
                         switch k {
                         case "symbols":
-                            config.accountSymbolOverrides[account] = try parseMap(v, path: "\(path).symbols") { v, p throws(ConfigError) in try parseThresholdObject(v, path: p) }
+                            config.accountSymbolOverrides[account] = try parseMap(v, path: "\(path).symbols") { v, p throws(ConfigError) in try parseSymbolThresholds(v, path: p) }
                         case "assets":
                             config.accountAssetOverrides[account] = try parseMap(v, path: "\(path).assets") { v, p throws(ConfigError) in try parseThresholdObject(v, path: p) }
                         case "fees":
@@ -332,12 +332,24 @@ extension ReconConfig {
         overrides = try Self.parseThresholdObject(.object(thresholdPart), path: path)
     }
 
+    /// Per-symbol thresholds. Not `clock_skew_ms`: time alignment builds one view
+    /// of the account's local events per point, so the skew is per account.
+    static func parseSymbolThresholds(_ value: JSONValue, path: String) throws(ConfigError) -> Overrides {
+        if case .object(let object) = value, object["clock_skew_ms"] != nil {
+            throw ConfigError(path: "\(path).clock_skew_ms", reason: "clock_skew_ms is set per account (or in defaults), not per symbol: time alignment views the whole account at once")
+        }
+        return try parseThresholdObject(value, path: path)
+    }
+
     private func parseFeeChoice(_ value: JSONValue, path: String) throws(ConfigError) -> FeeChoice {
         switch value {
         case .string(let name):
             return .tier(name)
         case .object(let object):
-            if object.entries.count == 1, let tier = object["tier"] {
+            if let tier = object["tier"] {
+                guard object.entries.count == 1 else {
+                    throw ConfigError(path: path, reason: "give a tier or rates (maker_bps, taker_bps, maker_rebate_bps), not both")
+                }
                 guard case .string(let name) = tier else { throw ConfigError(path: "\(path).tier", reason: "expected a tier name") }
                 return .tier(name)
             }

@@ -127,6 +127,12 @@ public enum Reconciler {
     /// `projection` is the full fold at the run's point; `aligned` is its local
     /// side without local events later than the latest snapshot + clock skew.
     public static func run(projection: AccountProjection, aligned: LocalProjection, config: ReconConfig, point: RunPoint) -> Findings {
+        run(projection: projection, aligned: AlignedSections(aligned), config: config, point: point)
+    }
+
+    /// As above, with each section of the venue's data compared with the bot's
+    /// view at that section's own report time.
+    public static func run(projection: AccountProjection, aligned views: AlignedSections, config: ReconConfig, point: RunPoint) -> Findings {
         var f = Findings()
         let account = projection.account
         let t = config.thresholds(account: account)
@@ -147,22 +153,12 @@ public enum Reconciler {
         } else {
             f.checks.append(("orders", "ran"))
             var localOnly: [Discrepancy] = []
-            // The clock skew per symbol, once per run: large books have many orders
-            // per symbol, and the whole thresholds struct is too big to copy per order.
-            let bySymbol = config.hasSymbolOverrides(account: account)
-            var symbolSkew: [String: Int64] = [:]
-            func skew(_ symbol: String) -> Int64 {
-                guard bySymbol else { return t.clockSkewMs }
-                if let s = symbolSkew[symbol] { return s }
-                let s = config.thresholds(account: account, symbol: symbol).clockSkewMs
-                symbolSkew[symbol] = s
-                return s
-            }
             // Unordered on purpose: findings are sorted once at the end.
+            let aligned = views.orders
             for (id, o) in aligned.openOrders {
                 guard let coverage = remote.openOrders.coverage(of: o.symbol) else { continue }
                 // An order the venue's list could not yet know is not missing.
-                if o.submittedTsMs > coverage.asOfMs + skew(o.symbol) { continue }
+                if o.submittedTsMs > coverage.asOfMs + t.clockSkewMs { continue }
                 guard let r = remote.openOrders.items[id] else {
                     let ts = config.thresholds(account: account, symbol: o.symbol)
                     var d = Discrepancy(type: .orderMissingRemote, severity: .warning, account: account, subject: id,
@@ -210,7 +206,7 @@ public enum Reconciler {
             // `index(forKey:)`: a presence test that does not copy the order out.
             for (id, r) in remote.openOrders.items where aligned.openOrders.index(forKey: id) == nil {
                 // Closed locally after the venue's list was taken: the list is behind, not wrong.
-                if let closed = aligned.closedOrders[id], closed.closedTsMs > r.asOfMs + skew(r.item.symbol) { continue }
+                if let closed = aligned.closedOrders[id], closed.closedTsMs > r.asOfMs + t.clockSkewMs { continue }
                 var d = Discrepancy(type: .orderMissingLocal, severity: .critical, account: account, subject: id,
                                     message: "order \(id) (\(r.item.side.rawValue) \(r.item.remaining) \(r.item.symbol)) is open on the venue but "
                                         + (aligned.closedOrders[id].map { "\($0.status.rawValue) locally" } ?? "unknown locally"))
@@ -236,6 +232,7 @@ public enum Reconciler {
             f.checks.append(("positions", "ran"))
             let bySymbolPositions = config.hasSymbolOverrides(account: account)
             var symbols = Set(remote.positions.items.keys)
+            let aligned = views.positions
             for (s, p) in aligned.positions where !p.position.isFlat { symbols.insert(s) }
             for symbol in symbols.sorted() {
                 guard let coverage = remote.positions.coverage(of: symbol) else { continue }
@@ -297,6 +294,7 @@ public enum Reconciler {
             f.checks.append(("balances", "no remote balances reported"))
         } else {
             f.checks.append(("balances", "ran"))
+            let aligned = views.balances
             if let rb = remote.balances {
                 let assets = Set(rb.keys).union(aligned.balances.keys).sorted()
                 for asset in assets {
@@ -379,8 +377,8 @@ public enum Reconciler {
             // How far each section's data trails the newest local event; 0 when it is newer.
             func age(_ asOf: Int64) -> Int64 { max(0, newestLocal - asOf) }
             f.sectionAges = [
-                ("positions", remote.positions.isKnown ? age(max(remote.positions.allAsOfMs, remote.positions.coveredSymbols.values.map(\.asOfMs).max() ?? .min)) : nil),
-                ("open_orders", remote.openOrders.isKnown ? age(max(remote.openOrders.allAsOfMs, remote.openOrders.coveredSymbols.values.map(\.asOfMs).max() ?? .min)) : nil),
+                ("positions", remote.positions.latestAsOfMs.map(age)),
+                ("open_orders", remote.openOrders.latestAsOfMs.map(age)),
                 ("balances", remote.balances != nil ? age(remote.balancesAsOfMs) : nil),
                 ("equity", remote.equity != nil ? age(remote.equityAsOfMs) : nil),
                 ("trade_history", remote.fillCoverage.last.map { age($0.toMs) }),
@@ -589,7 +587,8 @@ public enum Reconciler {
         d.fillId = x.fillId
         d.orderId = x.orderId
         d.symbol = x.symbol
-        d.local = .string(x.local)
+        // Nothing local to show for an order the bot never submitted.
+        d.local = x.local.isEmpty ? nil : .string(x.local)
         d.remote = nil
         d.localSeq = x.seq
         if x.kind == .fillDuplicateConflict {

@@ -58,6 +58,12 @@ public struct ScopedSection<Item: Sendable & Equatable>: Sendable, Equatable {
 
     public init() {}
 
+    /// The time of the newest list of this section (nil: never reported).
+    public var latestAsOfMs: Int64? {
+        guard isKnown else { return nil }
+        return max(coversAll ? allAsOfMs : .min, coveredSymbols.values.map(\.asOfMs).max() ?? .min)
+    }
+
     /// Whether this section speaks for `symbol`, and if so since which report.
     public func coverage(of symbol: String) -> Coverage? {
         if let scoped = coveredSymbols[symbol], !coversAll || scoped.seq > allSeq { return scoped }

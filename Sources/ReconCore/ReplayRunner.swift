@@ -96,6 +96,17 @@ public struct ReplayRunner {
     /// Each account's latest snapshot time, kept here so the cutoff for a local
     /// event costs a lookup, not a read through the projection.
     private var snapshotMs: [String: Int64] = [:]
+    /// Views for sections whose newest report is older than the newest snapshot
+    /// (a later snapshot left them out): forked from the account's view when
+    /// they fall behind, dropped when a snapshot reports them again. Full
+    /// snapshots never create one. `exact` is false when the fork could not be
+    /// taken at the section's time (its report arrived out of time order).
+    private var lagging: [String: [LaggingKey: (view: AlignedView, exact: Bool)]] = [:]
+
+    private struct LaggingKey: Hashable {
+        var slot: Int
+        var section: SnapshotSection
+    }
 
     private struct AlignedKey: Hashable {
         var account: String
@@ -119,13 +130,24 @@ public struct ReplayRunner {
         let account = logged.event.account
         projection.apply(logged)
         if logged.event.type == .exchangeSnapshot {
+            let before = snapshotMs[account]
             snapshotMs[account] = projection.accounts[account]!.remote.latestSnapshotMs
+            noteSectionTimes(account: account, newestBefore: before)
         }
         if !logged.event.type.isRemote {
-            for slot in alternative == nil ? [0] : [0, 1] {
+            for slot in slots {
                 let key = AlignedKey(account: account, slot: slot)
                 let cutoff = self.cutoff(key)
                 aligned[key, default: AlignedView()].append(logged, cutoff: cutoff)
+            }
+            if let behind = lagging[account] {
+                let remote = projection.accounts[account]!.remote
+                for (key, entry) in behind {
+                    var entry = entry
+                    lagging[account]![key] = nil  // out while it grows, so it is not copied
+                    entry.view.append(logged, cutoff: key.section.reportTime(remote).map { $0 + skew(account, slot: key.slot) })
+                    lagging[account]![key] = entry
+                }
             }
         }
         guard runTriggers, logged.event.isTriggerPoint else { return nil }
@@ -137,13 +159,63 @@ public struct ReplayRunner {
         chain = value
     }
 
+    private var slots: [Int] { alternative == nil ? [0] : [0, 1] }
+
     /// The latest snapshot's time + the slot config's clock skew (nil before any snapshot).
     private mutating func cutoff(_ key: AlignedKey) -> Int64? {
         guard let snapshotMs = snapshotMs[key.account] else { return nil }
-        if let skew = clockSkew[key] { return snapshotMs + skew }
-        let skew = (key.slot == 0 ? config : alternative ?? config).thresholds(account: key.account).clockSkewMs
+        return snapshotMs + skew(key.account, slot: key.slot)
+    }
+
+    private mutating func skew(_ account: String, slot: Int) -> Int64 {
+        let key = AlignedKey(account: account, slot: slot)
+        if let skew = clockSkew[key] { return skew }
+        let skew = (slot == 0 ? config : alternative ?? config).thresholds(account: account).clockSkewMs
         clockSkew[key] = skew
-        return snapshotMs + skew
+        return skew
+    }
+
+    /// After a snapshot: a section it left out that now trails the newest
+    /// snapshot gets its own view, forked from the account's while that view is
+    /// still at the section's time; a section it reported is current again.
+    private mutating func noteSectionTimes(account: String, newestBefore: Int64?) {
+        let remote = projection.accounts[account]!.remote
+        guard let newest = remote.latestSnapshotMs else { return }
+        for slot in slots {
+            for section in SnapshotSection.allCases {
+                let key = LaggingKey(slot: slot, section: section)
+                guard let time = section.reportTime(remote), time < newest else {
+                    lagging[account]?[key] = nil
+                    continue
+                }
+                guard lagging[account]?[key] == nil else { continue }
+                let view = aligned[AlignedKey(account: account, slot: slot)] ?? AlignedView()
+                lagging[account, default: [:]][key] = (view, time == newestBefore)
+            }
+        }
+        if lagging[account]?.isEmpty == true { lagging[account] = nil }
+    }
+
+    /// The views a run compares each section with.
+    private mutating func sectionViews(account: String, slot: Int, main: LocalProjection) -> (AlignedSections, exact: Bool) {
+        var views = AlignedSections(main)
+        var exact = true
+        guard let behind = lagging[account] else { return (views, true) }
+        let remote = projection.accounts[account]!.remote
+        for section in SnapshotSection.allCases {
+            let key = LaggingKey(slot: slot, section: section)
+            guard var entry = behind[key], let time = section.reportTime(remote) else { continue }
+            lagging[account]![key] = nil
+            let (local, viewExact) = entry.view.view(cutoff: time + skew(account, slot: slot))
+            lagging[account]![key] = entry
+            exact = exact && viewExact && entry.exact
+            switch section {
+            case .orders: views.orders = local
+            case .positions: views.positions = local
+            case .balances: views.balances = local
+            }
+        }
+        return (views, exact)
     }
 
     /// The bot's view of `account` without local events later than the latest
@@ -175,10 +247,12 @@ public struct ReplayRunner {
     private mutating func run(account: String, at logged: LoggedEvent, context: RunContext, config: ReconConfig, slot: Int,
                               lifecycle state: inout LifecycleState) -> RunOutcome {
         let accountProjection = projection.accounts[account] ?? AccountProjection(account: account)
-        let (aligned, exact) = alignedLocal(account: account, slot: slot)
+        let (aligned, mainExact) = alignedLocal(account: account, slot: slot)
+        let (views, sectionsExact) = sectionViews(account: account, slot: slot, main: aligned)
+        let exact = mainExact && sectionsExact
         let point = RunPoint(account: account, atSeq: logged.seq, atMs: logged.ingestMs, chain: chain, context: context)
-        var findings = Reconciler.run(projection: accountProjection, aligned: aligned, config: config, point: point)
-        if !exact { findings.checks.append(("alignment", "approximate: a local event far beyond the snapshot time was counted early")) }
+        var findings = Reconciler.run(projection: accountProjection, aligned: views, config: config, point: point)
+        if !exact { findings.checks.append(("alignment", "approximate: a local event far beyond the snapshot time was counted early, or a section arrived out of time order")) }
         let runId = point.runId(configHash: config.hash)
         let events = state.advance(&findings.discrepancies, account: account, atSeq: logged.seq, runId: runId, config: config)
         let report = Report(point: point, findings: findings, configHash: config.hash, runId: runId)
