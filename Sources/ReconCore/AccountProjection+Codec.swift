@@ -5,7 +5,7 @@
 /// sorted, so the same projection always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 2
+    public static let checkpointVersion: UInt8 = 3
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
@@ -100,7 +100,11 @@ extension LocalProjection {
             w.svarint(f.tsMs)
             w.u8(f.synthetic ? 1 : 0)
         }
-        w.sortedMap(settledFills) { w, d in
+        w.varint(UInt64(settledFills.count))
+        for key in settledFills.entries.keys.sorted() {
+            let d = settledFills.entries[key]!
+            w.u64le(key.high)
+            w.u64le(key.low)
             w.u64le(d.contentHash)
             w.u64le(d.contentHashWithoutFee)
             w.varint(d.seq)
@@ -203,9 +207,13 @@ extension LocalProjection {
         p.fills = try r.map { (r: inout ByteReader) throws(CodecError) in
             LocalFill(record: try r.fill(), seq: try r.varint(), tsMs: try r.svarint(), synthetic: try r.u8() == 1)
         }
-        p.settledFills = try r.map { (r: inout ByteReader) throws(CodecError) in
-            FillDigest(contentHash: try r.u64le(), contentHashWithoutFee: try r.u64le(), seq: try r.varint(), tsMs: try r.svarint(),
-                       synthetic: try r.u8() == 1)
+        let settledCount = Int(try r.varint())
+        guard settledCount <= r.remaining else { throw .truncated }
+        p.settledFills.reserve(settledCount)
+        for _ in 0..<settledCount {
+            let key = SettledFills.Key(high: try r.u64le(), low: try r.u64le())
+            p.settledFills.insert(key: key, digest: FillDigest(contentHash: try r.u64le(), contentHashWithoutFee: try r.u64le(), seq: try r.varint(),
+                                                               tsMs: try r.svarint(), synthetic: try r.u8() == 1))
         }
         let feeEntries = try r.list { (r: inout ByteReader) throws(CodecError) -> (FeeKey, FeeAggregate) in
             let key = FeeKey(symbol: try r.string(), liquidity: try r.u8() == 0 ? .maker : .taker)

@@ -16,7 +16,7 @@ public struct LocalProjection: Sendable, Equatable {
     public var fills: [String: LocalFill] = [:]
     /// Fills the venue confirmed, kept as digests: enough to recognise a
     /// redelivery, small enough that checkpoints stay small on long histories.
-    public var settledFills: [String: FillDigest] = [:]
+    public var settledFills = SettledFills()
     /// Fee aggregates by symbol and liquidity (expected fees are linear in notional).
     public var fees: [FeeKey: FeeAggregate] = [:]
     public var findings: [IntegrityFinding] = []
@@ -514,4 +514,44 @@ extension FillRecord {
     public var summary: String {
         "\(side.rawValue) \(qty) \(symbol) @ \(price) fee \(fee.map { "\($0)" } ?? "unknown") \(feeAsset ?? "") \(liquidity.rawValue) order \(orderId)"
     }
+}
+
+/// Settled fills (both sides agreed), kept to recognise a redelivery or a
+/// conflicting one however late it comes. They are the one part of a projection
+/// that grows with history, so they are keyed by a 128-bit digest of the
+/// `fill_id` (two FNV-1a passes with different seeds) instead of the string:
+/// fixed-size entries make a checkpoint with hundreds of thousands of them
+/// quick to write and read. Two ids colliding on 128 bits is not a practical
+/// concern (the content comparisons already rest on 64-bit digests).
+public struct SettledFills: Sendable, Equatable {
+    struct Key: Hashable, Comparable {
+        var high: UInt64
+        var low: UInt64
+
+        init(high: UInt64, low: UInt64) {
+            self.high = high
+            self.low = low
+        }
+
+        init(_ fillId: String) {
+            high = FNV1a64.hash(fillId)
+            low = FNV1a64.hash(fillId, seed: 0x6C62_272E_07BB_0142)
+        }
+
+        static func < (a: Key, b: Key) -> Bool { (a.high, a.low) < (b.high, b.low) }
+    }
+
+    private(set) var entries: [Key: FillDigest] = [:]
+
+    public init() {}
+
+    public var count: Int { entries.count }
+
+    public subscript(fillId: String) -> FillDigest? {
+        get { entries[Key(fillId)] }
+        set { entries[Key(fillId)] = newValue }
+    }
+
+    mutating func insert(key: Key, digest: FillDigest) { entries[key] = digest }
+    mutating func reserve(_ count: Int) { entries.reserveCapacity(count) }
 }
