@@ -210,15 +210,24 @@ extension EventLog {
                 return
             } catch let error as LMDBError where error.code == MDB_MAP_FULL {
                 try env.grow()
+            } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
+                try adoptResize()
             }
         }
     }
 
     func clearDerived(_ dbi: MDB_dbi) throws {
-        try env.resizeLock.withReadLock { () throws -> Void in
-            let txn = try LMDBTransaction(env, readOnly: false)
-            try txn.drop(dbi)
-            try txn.commit()
+        while true {
+            do {
+                try env.resizeLock.withReadLock { () throws -> Void in
+                    let txn = try LMDBTransaction(env, readOnly: false)
+                    try txn.drop(dbi)
+                    try txn.commit()
+                }
+                return
+            } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
+                try adoptResize()
+            }
         }
     }
 }

@@ -219,6 +219,8 @@ public final class EventLog: @unchecked Sendable {
                     } catch {
                         throw StoreError(.storage, "\(error)")
                     }
+                } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
+                    try adoptResize()
                 } catch let error as LMDBError {
                     throw StoreError.lmdb(error)
                 } catch let error as StoreError {
@@ -360,19 +362,35 @@ public final class EventLog: @unchecked Sendable {
 
     /// Runs `body` inside one read transaction (a consistent snapshot of the log).
     public func read<R>(_ body: (LogReader) throws -> R) throws -> R {
-        try env.resizeLock.withReadLock { () throws -> R in
-            let txn: LMDBTransaction
-            do {
-                txn = try LMDBTransaction(env, readOnly: true)
-            } catch let error as LMDBError {
-                // Readers full, a damaged lock file: say so in the store's words.
-                throw StoreError.lmdb(error)
+        while true {
+            let attempt = try env.resizeLock.withReadLock { () throws -> ReadAttempt<R> in
+                let txn: LMDBTransaction
+                do {
+                    txn = try LMDBTransaction(env, readOnly: true)
+                } catch let error as LMDBError {
+                    if error.code == MDB_MAP_RESIZED { return .resized }
+                    // Readers full, a damaged lock file: say so in the store's words.
+                    throw StoreError.lmdb(error)
+                }
+                let reader = LogReader(log: self, txn: txn.handle)
+                defer { withExtendedLifetime(reader) {} }
+                let result = try body(reader)
+                txn.abort()
+                return .done(result)
             }
-            let reader = LogReader(log: self, txn: txn.handle)
-            defer { withExtendedLifetime(reader) {} }
-            let result = try body(reader)
-            txn.abort()
-            return result
+            switch attempt {
+            case .done(let result): return result
+            case .resized: try adoptResize()  // outside the shared lock, then again
+            }
+        }
+    }
+
+    /// Adopts the map size another process set; call holding no resize lock.
+    func adoptResize() throws(StoreError) {
+        do {
+            try env.adoptResize()
+        } catch {
+            throw StoreError.lmdb(error)
         }
     }
 
@@ -403,6 +421,12 @@ public final class EventLog: @unchecked Sendable {
 
     /// The current map size in bytes (it grows on demand).
     public var mapSizeBytes: Int { env.mapSizeBytes }
+}
+
+/// A read's outcome: its result, or "the map was resized: adopt and try again".
+private enum ReadAttempt<R> {
+    case done(R)
+    case resized
 }
 
 /// The wall clock in milliseconds: the store's one clock, for `ingest_ms`.

@@ -137,6 +137,23 @@ final class LMDBEnvironment: @unchecked Sendable {
         #endif
     }
 
+    /// Reader slots in use by any process (live or dead), from `mdb_reader_list`.
+    func readerSlotsInUse() -> Int {
+        var count = 0
+        withUnsafeMutablePointer(to: &count) { pointer in
+            _ = mdb_reader_list(handle, { message, context in
+                guard let message, let context else { return 0 }
+                let line = String(cString: message)
+                // A header line ("pid thread txnid") or "(no active readers)"; else one slot.
+                if !line.contains("pid") && !line.contains("no active") {
+                    context.assumingMemoryBound(to: Int.self).pointee += 1
+                }
+                return 0
+            }, pointer)
+        }
+        return count
+    }
+
     /// Clears reader slots left by dead processes; returns how many.
     @discardableResult
     func clearStaleReaders() -> Int {
@@ -156,13 +173,12 @@ struct LMDBTransaction: ~Copyable {
     let handle: OpaquePointer
     let readOnly: Bool
 
+    /// Throws `MDB_MAP_RESIZED` when another process grew the map past this one's:
+    /// the caller must leave the resize lock, call `adoptResize()` and try again
+    /// (adopting here, under the caller's shared resize lock, would deadlock).
     init(_ env: LMDBEnvironment, readOnly: Bool) throws(LMDBError) {
         var txn: OpaquePointer?
-        var code = mdb_txn_begin(env.handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
-        if code == MDB_MAP_RESIZED {
-            try env.adoptResize()
-            code = mdb_txn_begin(env.handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
-        }
+        let code = mdb_txn_begin(env.handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
         try check(code, readOnly ? "beginning a read transaction" : "beginning a write transaction")
         self.handle = txn!
         self.readOnly = readOnly
