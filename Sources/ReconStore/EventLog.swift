@@ -444,21 +444,18 @@ public final class LogReader {
     /// LMDB returns to a read transaction lies inside; one that does not comes
     /// from a damaged node header, and reading it would run past the end of the
     /// file (SIGBUS) or return another record's bytes.
-    private let mapStart: UInt
-    private let mapEnd: UInt
+    private let mapped: [Range<UInt>]
 
     init(log: EventLog, txn: OpaquePointer) {
         self.log = log
         self.txn = txn
-        let bounds = log.env.mappedFileBytes()
-        mapStart = bounds.lowerBound
-        mapEnd = bounds.upperBound
+        mapped = log.env.mappedFileBytes()
     }
 
     /// The bytes of `value`, or a `corrupt` error when they do not lie in the file.
     private func inFile(_ value: MDB_val, _ what: @autoclosure () -> String, seq: UInt64? = nil) throws(StoreError) -> UnsafeRawBufferPointer {
         let start = UInt(bitPattern: value.mv_data)
-        guard start >= mapStart, start <= mapEnd, value.mv_size <= mapEnd - start else {
+        guard mapped.contains(where: { start >= $0.lowerBound && start <= $0.upperBound && value.mv_size <= $0.upperBound - start }) else {
             throw StoreError(.corrupt, "\(what()): points outside the data file (\(value.mv_size) bytes); the file is damaged (run `recon verify`)", seq: seq)
         }
         return UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)

@@ -100,24 +100,26 @@ final class LMDBEnvironment: @unchecked Sendable {
         mapSizeBytes = info.me_mapsize
     }
 
-    /// Where the data file's bytes are mapped in this process: the mapping's start
-    /// up to the file's current size (bytes past the end of the file fault with
-    /// SIGBUS). LMDB does not expose its map address, so it is looked up in
-    /// `/proc/self/maps` by the file's path after open and after each resize;
-    /// elsewhere, or if not found, the range is unbounded (no check).
-    func mappedFileBytes() -> Range<UInt> {
+    /// Where the data file's bytes are mapped in this process: each mapping's
+    /// start up to the file's current size (bytes past the end of the file fault
+    /// with SIGBUS). LMDB does not expose its map address, so it is looked up in
+    /// `/proc/self/maps` by the file's path after open and after each resize.
+    /// Usually one range; more if the file is mapped twice (LMDB forbids opening
+    /// one environment twice in a process, but a test or a leak may). Elsewhere,
+    /// or if not found, the range is unbounded (no check).
+    func mappedFileBytes() -> [Range<UInt>] {
         var fd: Int32 = -1
-        guard let start = mapStart, mdb_env_get_fd(handle, &fd) == 0 else { return 0..<UInt.max }
+        guard !mapStarts.isEmpty, mdb_env_get_fd(handle, &fd) == 0 else { return [0..<UInt.max] }
         let size = lseek(fd, 0, SEEK_END)
-        guard size >= 0 else { return 0..<UInt.max }
-        return start..<(start &+ UInt(size))
+        guard size >= 0 else { return [0..<UInt.max] }
+        return mapStarts.map { $0..<($0 &+ UInt(size)) }
     }
 
-    private(set) var mapStart: UInt?
+    private(set) var mapStarts: [UInt] = []
 
     /// Finds the mapping of this environment's data file.
     func locateMap() {
-        mapStart = nil
+        mapStarts = []
         #if os(Linux)
         var dir: UnsafePointer<CChar>?
         guard mdb_env_get_path(handle, &dir) == 0, let dir, let real = realpath(dir, nil) else { return }
@@ -131,8 +133,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             // start-end perms offset dev inode path; LMDB maps the file from offset 0.
             guard text.hasSuffix(suffix), let dash = text.firstIndex(of: "-"),
                   let start = UInt(text[..<dash], radix: 16) else { continue }
-            mapStart = start
-            return
+            mapStarts.append(start)
         }
         #endif
     }
