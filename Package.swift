@@ -31,7 +31,7 @@ let package = Package(
         ),
         .testTarget(name: "ReconCoreTests", dependencies: ["ReconCore"]),
         .testTarget(name: "ReconStoreTests", dependencies: ["ReconStore", "ReconCore"]),
-        .testTarget(name: "ReconCLITests", dependencies: ["recon", "ReconCore"]),
+        .testTarget(name: "ReconCLITests", dependencies: ["recon", "ReconCore", "ReconStore"]),
     ]
 )
 

@@ -189,7 +189,7 @@ extension LocalProjection {
             lp.realizedPnl = try r.decimal()
             lp.firstSeq = try r.varint()
             lp.lastSeq = try r.varint()
-            lp.fillCount = Int(try r.varint())
+            lp.fillCount = try r.nonNegativeInt()
             lp.synthetic = try r.u8() == 1
             lp.tripEntryTsMs = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.svarint() }
             lp.tripOpenSeq = try r.varint()
@@ -218,13 +218,13 @@ extension LocalProjection {
         let feeEntries = try r.list { (r: inout ByteReader) throws(CodecError) -> (FeeKey, FeeAggregate) in
             let key = FeeKey(symbol: try r.string(), liquidity: try r.u8() == 0 ? .maker : .taker)
             var a = FeeAggregate()
-            a.count = Int(try r.varint())
+            a.count = try r.nonNegativeInt()
             a.notional = try r.decimal()
             a.feeSum = try r.decimal()
             a.feeNotional = try r.decimal()
             a.charged = try r.decimal()
             a.rebated = try r.decimal()
-            a.otherAssetFees = Int(try r.varint())
+            a.otherAssetFees = try r.nonNegativeInt()
             a.firstSeq = try r.varint()
             a.lastSeq = try r.varint()
             a.firstFillId = try r.string()
@@ -242,7 +242,7 @@ extension LocalProjection {
                            realizedPnl: try r.decimal(), commission: try r.decimal(), netPnl: try r.decimal(),
                            openSeq: try r.varint(), closeSeq: try r.varint(), synthetic: try r.u8() == 1)
         }
-        p.duplicateFillsIgnored = Int(try r.varint())
+        p.duplicateFillsIgnored = try r.nonNegativeInt()
         p.maxTsMs = try r.svarint()
         p.lastSeq = try r.varint()
         return p
@@ -402,8 +402,7 @@ extension ByteReader {
     }
 
     mutating func map<V>(_ value: (inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [String: V] {
-        let count = Int(try varint())
-        guard count <= remaining else { throw .truncated }
+        let count = try length()
         var result: [String: V] = [:]
         result.reserveCapacity(count)
         for _ in 0..<count {

@@ -369,9 +369,23 @@ public struct ByteReader {
         return Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
     }
 
+    /// A length or count: a varint no larger than the bytes left (each byte or
+    /// item takes at least one), checked before it becomes an `Int`, so a damaged
+    /// length of 2⁶³ or more is `truncated`, not a trap.
+    public mutating func length() throws(CodecError) -> Int {
+        let value = try varint()
+        guard value <= UInt64(remaining) else { throw .truncated }
+        return Int(value)
+    }
+
+    /// A counter stored as a varint; one past `Int.max` is damage.
+    public mutating func nonNegativeInt() throws(CodecError) -> Int {
+        guard let value = Int(exactly: try varint()) else { throw .malformed("counter overflows Int") }
+        return value
+    }
+
     public mutating func string() throws(CodecError) -> String {
-        let count = Int(try varint())
-        guard count <= remaining else { throw .truncated }
+        let count = try length()
         let start = base.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
         offset += count
         // Records are checksummed before decoding and were valid UTF-8 when
@@ -413,9 +427,8 @@ public struct ByteReader {
     }
 
     public mutating func list<T>(_ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T] {
-        let count = Int(try varint())
         // Every item takes at least one byte: a larger count is corruption, not a list.
-        guard count <= remaining else { throw .truncated }
+        let count = try length()
         var items: [T] = []
         items.reserveCapacity(count)
         for _ in 0..<count { items.append(try read(&self)) }

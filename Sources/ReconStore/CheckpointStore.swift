@@ -219,15 +219,24 @@ extension EventLog {
                 return
             } catch let error as LMDBError where error.code == MDB_MAP_FULL {
                 try env.grow()
+            } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
+                try adoptResize()
             }
         }
     }
 
     func clearDerived(_ dbi: MDB_dbi) throws {
-        try env.resizeLock.withReadLock { () throws -> Void in
-            let txn = try LMDBTransaction(env, readOnly: false)
-            try txn.drop(dbi)
-            try txn.commit()
+        while true {
+            do {
+                try env.resizeLock.withReadLock { () throws -> Void in
+                    let txn = try LMDBTransaction(env, readOnly: false)
+                    try txn.drop(dbi)
+                    try txn.commit()
+                }
+                return
+            } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
+                try adoptResize()
+            }
         }
     }
 }
@@ -237,11 +246,9 @@ extension LogRecord {
     static func accountMatches(_ bytes: UnsafeRawBufferPointer, _ account: [UInt8]) -> Bool {
         guard let header = try? header(bytes, seq: 0) else { return true }
         var r = ByteReader(bytes, offset: header.contentOffset)
-        guard (try? r.u8()) != nil, let idLength = try? r.varint() else { return true }
-        let afterId = r.offset + Int(idLength)
-        guard afterId <= bytes.count else { return true }
-        var a = ByteReader(bytes, offset: afterId)
-        guard let length = try? a.varint(), Int(length) == account.count, a.offset + account.count <= bytes.count else { return false }
+        guard (try? r.u8()) != nil, let idLength = try? r.length() else { return true }
+        var a = ByteReader(bytes, offset: r.offset + idLength)
+        guard let length = try? a.length(), length == account.count else { return false }
         return bytes[a.offset..<a.offset + account.count].elementsEqual(account)
     }
 }

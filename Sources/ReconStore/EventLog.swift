@@ -45,6 +45,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             return StoreError(.storage, "\(error.context): no space left on the device; nothing of the batch was stored")
         case EFBIG:
             return StoreError(.storage, "\(error.context): file size limit reached; nothing of the batch was stored")
+        case EIO:
+            // LMDB turns a short write (the disk filled up, or the file reached
+            // RLIMIT_FSIZE, part way through) into EIO.
+            return StoreError(.storage, "\(error.context): the write failed (\(error.message)): the disk is full, a file size limit was reached, or the device failed; nothing of the batch was stored")
         default: return StoreError(.storage, error.description)
         }
     }
@@ -123,6 +127,7 @@ public final class EventLog: @unchecked Sendable {
     public init(directory: String, options: EventLogOptions = EventLogOptions()) throws(StoreError) {
         path = directory
         if !options.readOnly {
+            Self.ignoreFileSizeSignal()
             try Self.makeDirectory(directory)
         }
         var envOptions = LMDBEnvironment.Options(mapSizeBytes: options.mapSizeBytes, maxMapSizeBytes: options.maxMapSizeBytes)
@@ -163,6 +168,24 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
+    /// A write that starts past RLIMIT_FSIZE raises SIGXFSZ, whose default action
+    /// kills the process mid-append. Ignored, the write fails with EFBIG instead,
+    /// and the append reports it as an error (the log is intact either way: the
+    /// commit never happened). Done once, and only while the disposition is still
+    /// the default, so a host program's own handler is left alone.
+    private static func ignoreFileSizeSignal() {
+        _ = fileSizeSignalIgnored
+    }
+
+    private static let fileSizeSignalIgnored: Bool = {
+        // SIG_DFL is nil in Swift; any other previous handler is the host's: put it back.
+        if let previous = signal(SIGXFSZ, SIG_IGN) {
+            _ = signal(SIGXFSZ, previous)
+            return false
+        }
+        return true
+    }()
+
     private static func makeDirectory(_ path: String) throws(StoreError) {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
@@ -196,6 +219,8 @@ public final class EventLog: @unchecked Sendable {
                     } catch {
                         throw StoreError(.storage, "\(error)")
                     }
+                } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
+                    try adoptResize()
                 } catch let error as LMDBError {
                     throw StoreError.lmdb(error)
                 } catch let error as StoreError {
@@ -337,13 +362,35 @@ public final class EventLog: @unchecked Sendable {
 
     /// Runs `body` inside one read transaction (a consistent snapshot of the log).
     public func read<R>(_ body: (LogReader) throws -> R) throws -> R {
-        try env.resizeLock.withReadLock { () throws -> R in
-            let txn = try LMDBTransaction(env, readOnly: true)
-            let reader = LogReader(log: self, txn: txn.handle)
-            defer { withExtendedLifetime(reader) {} }
-            let result = try body(reader)
-            txn.abort()
-            return result
+        while true {
+            let attempt = try env.resizeLock.withReadLock { () throws -> ReadAttempt<R> in
+                let txn: LMDBTransaction
+                do {
+                    txn = try LMDBTransaction(env, readOnly: true)
+                } catch let error as LMDBError {
+                    if error.code == MDB_MAP_RESIZED { return .resized }
+                    // Readers full, a damaged lock file: say so in the store's words.
+                    throw StoreError.lmdb(error)
+                }
+                let reader = LogReader(log: self, txn: txn.handle)
+                defer { withExtendedLifetime(reader) {} }
+                let result = try body(reader)
+                txn.abort()
+                return .done(result)
+            }
+            switch attempt {
+            case .done(let result): return result
+            case .resized: try adoptResize()  // outside the shared lock, then again
+            }
+        }
+    }
+
+    /// Adopts the map size another process set; call holding no resize lock.
+    func adoptResize() throws(StoreError) {
+        do {
+            try env.adoptResize()
+        } catch {
+            throw StoreError.lmdb(error)
         }
     }
 
@@ -376,6 +423,12 @@ public final class EventLog: @unchecked Sendable {
     public var mapSizeBytes: Int { env.mapSizeBytes }
 }
 
+/// A read's outcome: its result, or "the map was resized: adopt and try again".
+private enum ReadAttempt<R> {
+    case done(R)
+    case resized
+}
+
 /// The wall clock in milliseconds: the store's one clock, for `ingest_ms`.
 public func wallClockMs() -> Int64 {
     var ts = timespec()
@@ -387,10 +440,34 @@ public func wallClockMs() -> Int64 {
 public final class LogReader {
     let log: EventLog
     let txn: OpaquePointer
+    /// The mapped bytes of the data file up to its last page. Every key and value
+    /// LMDB returns to a read transaction lies inside; one that does not comes
+    /// from a damaged node header, and reading it would run past the end of the
+    /// file (SIGBUS) or return another record's bytes.
+    private let mapped: [Range<UInt>]
 
     init(log: EventLog, txn: OpaquePointer) {
         self.log = log
         self.txn = txn
+        mapped = log.env.mappedFileBytes()
+    }
+
+    /// The bytes of `value`, or a `corrupt` error when they do not lie in the file.
+    private func inFile(_ value: MDB_val, _ what: @autoclosure () -> String, seq: UInt64? = nil) throws(StoreError) -> UnsafeRawBufferPointer {
+        let start = UInt(bitPattern: value.mv_data)
+        guard mapped.contains(where: { start >= $0.lowerBound && start <= $0.upperBound && value.mv_size <= $0.upperBound - start }) else {
+            throw StoreError(.corrupt, "\(what()): points outside the data file (\(value.mv_size) bytes); the file is damaged (run `recon verify`)", seq: seq)
+        }
+        return UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+    }
+
+    /// The seq a key names; a key that is not 8 bytes is damage.
+    private func seqKey(_ key: MDB_val) throws(StoreError) -> UInt64 {
+        let bytes = try inFile(key, "a key of the events table")
+        guard bytes.count == 8 else {
+            throw StoreError(.corrupt, "a key of the events table has \(bytes.count) bytes, expected 8; the file is damaged (run `recon verify`)")
+        }
+        return UInt64(bigEndianBytes: bytes)
     }
 
     private func cursor(_ dbi: MDB_dbi) throws(LMDBError) -> OpaquePointer {
@@ -406,7 +483,7 @@ public final class LogReader {
         let code = mdb_cursor_get(c, &k, &v, MDB_LAST)
         if code == MDB_NOTFOUND { return 0 }
         try check(code, "reading the last record")
-        return UInt64(bigEndianBytes: UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size))
+        return try seqKey(k)
     }
 
     /// The raw record bytes at `seq`, valid only inside `body`.
@@ -417,9 +494,15 @@ public final class LogReader {
             var k = MDB_val(mv_size: 8, mv_data: key.baseAddress)
             return mdb_get(txn, log.events, &k, &v)
         }
-        if code == MDB_NOTFOUND { return nil }
+        if code == MDB_NOTFOUND {
+            // Seqs have no gaps: one missing inside the log's range is damage, not absence.
+            if seq >= 1, let last = try? lastSeq(), seq <= last {
+                throw StoreError(.corrupt, "seq \(seq): missing though the log runs to seq \(last); the log is damaged (run `recon verify`)", seq: seq)
+            }
+            return nil
+        }
         try check(code, "reading seq \(seq)")
-        return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        return try body(inFile(v, "seq \(seq)", seq: seq))
     }
 
     public func event(at seq: UInt64) throws -> LoggedEvent? {
@@ -460,7 +543,13 @@ public final class LogReader {
     }
 
     /// Raw records in `[from, to]`; the bytes are valid only inside `body`.
-    public func scanRaw(from: UInt64, to: UInt64 = .max, _ body: (UInt64, UnsafeRawBufferPointer) throws -> Bool) throws {
+    ///
+    /// Seqs must follow one another without a gap (invariant 1): a missing or
+    /// out-of-order key is damage and throws `corrupt` naming the seq, so a
+    /// reader never folds a log with a hole in it. `verify` passes
+    /// `checkOrder: false` to list such faults instead.
+    public func scanRaw(from: UInt64, to: UInt64 = .max, checkOrder: Bool = true,
+                        _ body: (UInt64, UnsafeRawBufferPointer) throws -> Bool) throws {
         guard from <= to else { return }
         let c = try cursor(log.events)
         defer { mdb_cursor_close(c) }
@@ -472,10 +561,16 @@ public final class LogReader {
             // On success LMDB points k at its own copy of the key, so keyValue may go.
             return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
         }
+        var expected = max(from, 1)
         while code == 0 {
-            let seq = UInt64(bigEndianBytes: UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size))
+            let seq = try seqKey(k)
+            if checkOrder && seq != expected && seq <= to {
+                throw StoreError(.corrupt, "seq \(expected): missing from the log (seq \(seq) found in its place); the log is damaged (run `recon verify`)",
+                                 seq: expected)
+            }
             if seq > to { return }
-            guard try body(seq, UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) else { return }
+            expected = seq &+ 1
+            guard try body(seq, inFile(v, "seq \(seq)", seq: seq)) else { return }
             code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
         }
         if code != MDB_NOTFOUND { try check(code, "scanning the log") }
@@ -490,7 +585,7 @@ public final class LogReader {
             let code = mdb_get(txn, log.ids, &k, &v)
             if code == MDB_NOTFOUND { return nil }
             try check(code, "reading the id index")
-            let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+            let value = try inFile(v, "id index entry for \"\(id)\"")
             guard value.count == 16 else { throw StoreError(.corrupt, "id index entry for \"\(id)\" has \(value.count) bytes, expected 16") }
             return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: value[0..<8])),
                     UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: value[8..<16])))

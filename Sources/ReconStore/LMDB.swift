@@ -69,6 +69,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         mdb_env_info(env, &info)
         mapSizeBytes = max(options.mapSizeBytes, info.me_mapsize)
         maxMapSizeBytes = options.maxMapSizeBytes
+        locateMap()
     }
 
     deinit {
@@ -83,6 +84,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         let newSize = min(mapSizeBytes * 2, maxMapSizeBytes)
         try resizeLock.withWriteLock { () throws(LMDBError) in
             try check(mdb_env_set_mapsize(handle, newSize), "growing the map to \(newSize) bytes")
+            locateMap()
         }
         mapSizeBytes = newSize
     }
@@ -91,10 +93,66 @@ final class LMDBEnvironment: @unchecked Sendable {
     func adoptResize() throws(LMDBError) {
         try resizeLock.withWriteLock { () throws(LMDBError) in
             try check(mdb_env_set_mapsize(handle, 0), "adopting the map size")
+            locateMap()
         }
         var info = MDB_envinfo()
         mdb_env_info(handle, &info)
         mapSizeBytes = info.me_mapsize
+    }
+
+    /// Where the data file's bytes are mapped in this process: each mapping's
+    /// start up to the file's current size (bytes past the end of the file fault
+    /// with SIGBUS). LMDB does not expose its map address, so it is looked up in
+    /// `/proc/self/maps` by the file's path after open and after each resize.
+    /// Usually one range; more if the file is mapped twice (LMDB forbids opening
+    /// one environment twice in a process, but a test or a leak may). Elsewhere,
+    /// or if not found, the range is unbounded (no check).
+    func mappedFileBytes() -> [Range<UInt>] {
+        var fd: Int32 = -1
+        guard !mapStarts.isEmpty, mdb_env_get_fd(handle, &fd) == 0 else { return [0..<UInt.max] }
+        let size = lseek(fd, 0, SEEK_END)
+        guard size >= 0 else { return [0..<UInt.max] }
+        return mapStarts.map { $0..<($0 &+ UInt(size)) }
+    }
+
+    private(set) var mapStarts: [UInt] = []
+
+    /// Finds the mapping of this environment's data file.
+    func locateMap() {
+        mapStarts = []
+        #if os(Linux)
+        var dir: UnsafePointer<CChar>?
+        guard mdb_env_get_path(handle, &dir) == 0, let dir, let real = realpath(dir, nil) else { return }
+        let suffix = " " + String(cString: real) + "/data.mdb\n"
+        free(real)
+        guard let file = fopen("/proc/self/maps", "r") else { return }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 8192)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(cString: line)
+            // start-end perms offset dev inode path; LMDB maps the file from offset 0.
+            guard text.hasSuffix(suffix), let dash = text.firstIndex(of: "-"),
+                  let start = UInt(text[..<dash], radix: 16) else { continue }
+            mapStarts.append(start)
+        }
+        #endif
+    }
+
+    /// Reader slots in use by any process (live or dead), from `mdb_reader_list`.
+    func readerSlotsInUse() -> Int {
+        var count = 0
+        withUnsafeMutablePointer(to: &count) { pointer in
+            _ = mdb_reader_list(handle, { message, context in
+                guard let message, let context else { return 0 }
+                let line = String(cString: message)
+                // A header line ("pid thread txnid") or "(no active readers)"; else one slot.
+                if !line.contains("pid") && !line.contains("no active") {
+                    context.assumingMemoryBound(to: Int.self).pointee += 1
+                }
+                return 0
+            }, pointer)
+        }
+        return count
     }
 
     /// Clears reader slots left by dead processes; returns how many.
@@ -116,13 +174,12 @@ struct LMDBTransaction: ~Copyable {
     let handle: OpaquePointer
     let readOnly: Bool
 
+    /// Throws `MDB_MAP_RESIZED` when another process grew the map past this one's:
+    /// the caller must leave the resize lock, call `adoptResize()` and try again
+    /// (adopting here, under the caller's shared resize lock, would deadlock).
     init(_ env: LMDBEnvironment, readOnly: Bool) throws(LMDBError) {
         var txn: OpaquePointer?
-        var code = mdb_txn_begin(env.handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
-        if code == MDB_MAP_RESIZED {
-            try env.adoptResize()
-            code = mdb_txn_begin(env.handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
-        }
+        let code = mdb_txn_begin(env.handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
         try check(code, readOnly ? "beginning a read transaction" : "beginning a write transaction")
         self.handle = txn!
         self.readOnly = readOnly

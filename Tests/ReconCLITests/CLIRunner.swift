@@ -22,14 +22,15 @@ struct CLIRunner {
     /// Runs to completion. Output goes through files, so no pipe can fill up and
     /// block the child however much it prints.
     @discardableResult
-    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Result {
+    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+                    executable: String? = nil) throws -> Result {
         let scratch = TempFolder("recon-cli-io")
         let inPath = scratch.path + "/in", outPath = scratch.path + "/out", errPath = scratch.path + "/err"
         FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
         FileManager.default.createFile(atPath: outPath, contents: nil)
         FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "RECON_DATA")
