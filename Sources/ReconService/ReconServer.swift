@@ -64,6 +64,7 @@ public final class ReconServer: Sendable {
         let engine = engine
         writer = GroupCommitWriter(log: log, limits: options.writer) { commit in
             metrics.recordCommit(commit)
+            state.recordCommit(requests: commit.requests, events: commit.events)
             if let last = commit.lastSeq {
                 state.setCommitted(last)
                 engine.committed(upTo: last)

@@ -66,9 +66,13 @@ public final class ServiceMetrics: Sendable {
         }
         let account = [("account", report.point.account)]
         let fees = report.findings.fees
-        CoreMetrics.Gauge(label: "recon_maker_taker_ratio", dimensions: account, factory: factory).record(Self.double(fees.makerTakerRatio))
-        CoreMetrics.Gauge(label: "recon_net_bps", dimensions: account, factory: factory).record(Self.double(fees.netBps))
-        CoreMetrics.Gauge(label: "recon_fees_bps", dimensions: account, factory: factory).record(Self.double(fees.feesBps))
+        // Ratios of nothing traded are not zero, they are unknown: leave the
+        // gauges unset so "maker ratio < 0.80" does not fire on an idle account.
+        if fees.grossNotional > 0 {
+            CoreMetrics.Gauge(label: "recon_maker_taker_ratio", dimensions: account, factory: factory).record(Self.double(fees.makerTakerRatio))
+            CoreMetrics.Gauge(label: "recon_net_bps", dimensions: account, factory: factory).record(Self.double(fees.netBps))
+            CoreMetrics.Gauge(label: "recon_fees_bps", dimensions: account, factory: factory).record(Self.double(fees.feesBps))
+        }
         if let asOf = report.findings.remoteAsOfMs {
             CoreMetrics.Gauge(label: "recon_remote_age_seconds", dimensions: account, factory: factory)
                 .record(Double(max(0, nowMs - asOf)) / 1000)

@@ -25,6 +25,9 @@ public final class ServiceState: Sendable {
         var committedSeq: UInt64 = 0
         var failures = 0
         var ready = false
+        var commits = 0
+        var commitRequests = 0
+        var commitEvents = 0
         var onDemand: [UInt64: [UInt8]] = [:]
         var onDemandOrder: [UInt64] = []
     }
@@ -63,6 +66,19 @@ public final class ServiceState: Sendable {
             inner.runs[inner.runsStart] = entry
             inner.runsStart = (inner.runsStart + 1) % runsKept
         }
+    }
+
+    func recordCommit(requests: Int, events: Int) {
+        inner.withLock {
+            $0.commits += 1
+            $0.commitRequests += requests
+            $0.commitEvents += events
+        }
+    }
+
+    /// Write transactions so far, and the requests and events they carried.
+    public var commitTotals: (commits: Int, requests: Int, events: Int) {
+        inner.withLock { ($0.commits, $0.commitRequests, $0.commitEvents) }
     }
 
     func setFolded(_ seq: UInt64) { inner.withLock { $0.foldedSeq = seq } }

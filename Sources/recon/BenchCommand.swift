@@ -1,6 +1,6 @@
 import ArgumentParser
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure hot paths against a raw LMDB baseline in the same run.",
@@ -10,6 +10,6 @@ struct BenchCommand: ParsableCommand {
             absolute numbers on a shared machine are noise. Results go to stdout as a \
             table; BENCHMARKS.md records them.
             """,
-        subcommands: [BenchAppendCommand.self, BenchReplayCommand.self, BenchReconcileCommand.self, BenchDriftCommand.self]
+        subcommands: [BenchAppendCommand.self, BenchReplayCommand.self, BenchReconcileCommand.self, BenchDriftCommand.self, BenchServeCommand.self]
     )
 }
