@@ -1,6 +1,6 @@
 import ArgumentParser
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure hot paths against a raw LMDB baseline in the same run.",
@@ -11,6 +11,6 @@ struct BenchCommand: ParsableCommand {
             table; BENCHMARKS.md records them.
             """,
         subcommands: [BenchAppendCommand.self, BenchReplayCommand.self, BenchReconcileCommand.self, BenchDriftCommand.self,
-                      BenchWhatIfCommand.self, BenchMatchCommand.self]
+                      BenchWhatIfCommand.self, BenchMatchCommand.self, BenchServeCommand.self]
     )
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `recon` command: one root with nested subcommands.
 @main
-struct Recon: ParsableCommand {
+struct Recon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recon",
         abstract: "Event-sourced reconciliation for trading systems.",
@@ -18,6 +18,7 @@ struct Recon: ParsableCommand {
               recon events --type fill          print events back as NDJSON
               recon verify                      check the log's integrity
               recon state --account bot1        local and remote state, now or --at SEQ
+              recon serve                       the live service (HTTP ingest, alerts, metrics)
             """,
         subcommands: [
             AppendCommand.self,
@@ -39,6 +40,8 @@ struct Recon: ParsableCommand {
             GenerateCommand.self,
             DemoCommand.self,
             BenchCommand.self,
+            ServeCommand.self,
+            AlertCommand.self,
         ]
     )
 }

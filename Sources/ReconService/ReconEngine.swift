@@ -1,0 +1,225 @@
+import Foundation
+public import Logging
+public import ReconCore
+public import ReconStore
+
+/// Runs the reconciler as the log grows: the service's trigger engine.
+///
+/// A dedicated thread owns a `ReplayRunner` that folds every committed event in
+/// seq order (CPU-bound work stays off the HTTP threads and the cooperative
+/// pool). Triggers:
+/// - each `exchange_snapshot`, `exchange_fills`, `exchange_position_history`
+///   and `recon_requested` of an account: a canonical run at that event, part
+///   of the account's lifecycle timeline, with the same context and `run_id`
+///   that `recon reconcile --at SEQ` gives;
+/// - a local `fill`: a run `postFillDelay` later (debounced: later fills of the
+///   account push it back), at the log's end then, with the latest fill in the
+///   context;
+/// - periodic: every `interval`, a run for each account that has had events
+///   since its last run (a run with nothing new would repeat the last one);
+/// - startup: one run per known account once the existing log is folded.
+/// Post-fill, periodic and startup runs are ad hoc: they see the lifecycle
+/// without changing it, so the timeline stays a function of the log alone.
+public final class ReconEngine: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var postFillDelayMs: Int64 = 5_000
+        public var intervalS: Int64 = 60
+        /// After a failed fold (e.g. a damaged record), wait this long before trying again.
+        public var retryAfterFailureMs: Int64 = 1_000
+
+        public init() {}
+
+        public init(_ service: ServiceConfig) {
+            postFillDelayMs = service.postFillDelayMs
+            intervalS = service.intervalS
+        }
+    }
+
+    /// A run's report with how long it took, for the sinks.
+    public typealias ReportSink = @Sendable (Report) -> Void
+    /// A failed run: account (if known), the seq it was at, and why.
+    public typealias FailureSink = @Sendable (String?, UInt64, String) -> Void
+
+    private let log: EventLog
+    private let config: ReconConfig
+    private let settings: Settings
+    private let logger: Logger
+    private let onReport: ReportSink
+    private let onFailure: FailureSink
+    private let onFolded: @Sendable (UInt64) -> Void
+
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var committedSeq: UInt64 = 0
+    private var stopping = false
+    private var finished = false
+    private var started = false
+
+    // Owned by the engine thread.
+    private var runner: ReplayRunner
+    private var foldedSeq: UInt64 = 0
+    private var lastLogged: LoggedEvent?
+    private var postFill: [String: (dueNs: UInt64, fill: LoggedEvent)] = [:]
+    private var dirty: Set<String> = []
+    private var nextPeriodicNs: UInt64 = 0
+    private var retryNotBeforeNs: UInt64 = 0
+
+    public init(log: EventLog, config: ReconConfig, settings: Settings, logger: Logger,
+                onReport: @escaping ReportSink, onFailure: @escaping FailureSink,
+                onFolded: @escaping @Sendable (UInt64) -> Void = { _ in }) {
+        self.log = log
+        self.config = config
+        self.settings = settings
+        self.logger = logger
+        self.onReport = onReport
+        self.onFailure = onFailure
+        self.onFolded = onFolded
+        runner = ReplayRunner(config: config)
+    }
+
+    /// Folds the existing log (canonical runs, nothing published), runs once
+    /// per known account with the `startup` trigger, then follows commits on
+    /// its own thread.
+    public func start() throws {
+        let last = try log.lastSeq()
+        runner = try log.replay(config: config, to: last) { _ in }
+        foldedSeq = last
+        if last > 0 { lastLogged = try log.event(at: last) }
+        condition.lock()
+        committedSeq = max(committedSeq, last)
+        started = true
+        condition.unlock()
+        onFolded(last)
+        if let at = lastLogged {
+            for account in runner.projection.accounts.keys.sorted() {
+                let context = RunContext(trigger: .startup, seq: at.seq, id: at.event.id)
+                emit(run(account: account, at: at, context: context, advance: false))
+            }
+        }
+        nextPeriodicNs = Self.nowNs() + UInt64(settings.intervalS) * 1_000_000_000
+        let thread = Thread { [self] in loop() }
+        thread.name = "recon-engine"
+        thread.start()
+    }
+
+    /// The writer committed up to `seq`.
+    public func committed(upTo seq: UInt64) {
+        condition.lock()
+        if seq > committedSeq {
+            committedSeq = seq
+            condition.signal()
+        }
+        condition.unlock()
+    }
+
+    /// Folds what is committed (running its triggers), then stops the thread.
+    /// Pending post-fill runs are dropped: the next start runs every account.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while started && !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while !stopping {
+                let now = Self.nowNs()
+                let firstDue = min(nextPeriodicNs, postFill.values.map(\.dueNs).min() ?? .max)
+                let canFold = committedSeq > foldedSeq && now >= retryNotBeforeNs
+                if canFold || firstDue <= now { break }
+                var deadline = firstDue
+                if committedSeq > foldedSeq { deadline = min(deadline, retryNotBeforeNs) }
+                let seconds = min(Double(deadline - now) / 1e9, 3_600)
+                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+            }
+            let target = committedSeq
+            let stop = stopping
+            condition.unlock()
+            if target > foldedSeq { fold(to: target) }
+            if stop {
+                condition.lock()
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            runDuePostFills()
+            runPeriodicIfDue()
+        }
+    }
+
+    private func fold(to target: UInt64) {
+        var reports: [Report] = []
+        let delayNs = UInt64(max(0, settings.postFillDelayMs)) * 1_000_000
+        do {
+            try log.read { reader in
+                try reader.scanRaw(from: foldedSeq + 1, to: target) { seq, bytes in
+                    let header = try LogRecord.header(bytes, seq: seq)
+                    let logged = try LogRecord.decode(bytes, seq: seq)
+                    _ = runner.apply(logged, chain: header.chain, runTriggers: false)
+                    foldedSeq = seq
+                    lastLogged = logged
+                    let account = logged.event.account
+                    dirty.insert(account)
+                    if logged.event.isTriggerPoint {
+                        let context = RunContext.triggered(by: logged, replay: false)
+                        reports.append(run(account: account, at: logged, context: context, advance: true))
+                    } else if case .fill = logged.event.body {
+                        postFill[account] = (Self.nowNs() + delayNs, logged)
+                    }
+                    return true
+                }
+            }
+        } catch {
+            retryNotBeforeNs = Self.nowNs() + UInt64(settings.retryAfterFailureMs) * 1_000_000
+            fail(account: nil, atSeq: foldedSeq + 1, reason: "reading the log at seq \(foldedSeq + 1): \(error)")
+        }
+        onFolded(foldedSeq)
+        for report in reports { emit(report) }
+    }
+
+    private func runDuePostFills() {
+        guard let at = lastLogged else { return }
+        let now = Self.nowNs()
+        for account in postFill.keys.sorted() where postFill[account]!.dueNs <= now {
+            let fill = postFill.removeValue(forKey: account)!.fill
+            // The fill's context (order, fill, symbol, its seq), at the log's end.
+            let context = RunContext.triggered(by: fill, replay: false)
+            emit(run(account: account, at: at, context: context, advance: false))
+        }
+    }
+
+    private func runPeriodicIfDue() {
+        let now = Self.nowNs()
+        guard now >= nextPeriodicNs else { return }
+        let interval = UInt64(settings.intervalS) * 1_000_000_000
+        while nextPeriodicNs <= now { nextPeriodicNs += interval }
+        guard let at = lastLogged else { return }
+        for account in dirty.sorted() {
+            let context = RunContext(trigger: .periodic, seq: at.seq, id: at.event.id)
+            emit(run(account: account, at: at, context: context, advance: false))
+        }
+    }
+
+    private func run(account: String, at: LoggedEvent, context: RunContext, advance: Bool) -> Report {
+        let started = Self.nowNs()
+        var report = runner.run(account: account, at: at, context: context, advance: advance).report
+        report.durationMs = Int64((Self.nowNs() - started) / 1_000_000)
+        dirty.remove(account)
+        return report
+    }
+
+    private func emit(_ report: Report) {
+        onReport(report)
+    }
+
+    private func fail(account: String?, atSeq: UInt64, reason: String) {
+        logger.error("recon_failed", metadata: ["account": "\(account ?? "-")", "at_seq": "\(atSeq)", "reason": "\(reason)"])
+        onFailure(account, atSeq, reason)
+    }
+
+    static func nowNs() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}

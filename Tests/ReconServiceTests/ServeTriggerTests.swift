@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// When runs happen: after fills (debounced), periodically, at startup, on demand.
+@Suite(.serialized)
+struct ServeTriggerTests {
+    static func runs(_ server: ServerProcess) throws -> [[String: Any]] {
+        try server.get("/v1/runs?account=bot1&limit=1000").json()["runs"] as? [[String: Any]] ?? []
+    }
+
+    static func context(_ run: [String: Any]) -> [String: Any] { run["context"] as? [String: Any] ?? [:] }
+
+    static func fill(_ n: Int, order: String) -> String {
+        #"{"type":"fill","id":"f-ev-\#(n)","account":"bot1","ts_ms":\#(1_763_000_000_000 + n * 10),"fill_id":"fill-\#(n)","order_id":"\#(order)","symbol":"BTC-PERP","side":"buy","qty":"0.001","price":"50000","fee":"0.01","fee_asset":"USDT","liquidity":"maker"}"#
+    }
+
+    @Test func postFillIsDebouncedPeriodicRunsOnlyWithNewsAndStartupRunsEachAccount() throws {
+        let folder = TempFolder("recon-serve-triggers")
+        let config = #"{"service": {"post_fill_delay_ms": 400, "interval_s": 1}}"#
+        var server = try ServerProcess(folder: folder.path, config: config)
+        let order = #"{"type":"order_submitted","id":"o-ev","account":"bot1","ts_ms":1763000000000,"order_id":"o1","symbol":"BTC-PERP","side":"buy","qty":"1","price":"50000","order_type":"limit","post_only":true,"reduce_only":false}"#
+        #expect(try server.post("/v1/events", order + "\n" + Self.fill(1, order: "o1")).status == 200)
+        #expect(try server.post("/v1/events", Self.fill(2, order: "o1")).status == 200)
+        #expect(try server.post("/v1/events", Self.fill(3, order: "o1")).status == 200)
+
+        // One post-fill run for the burst, with the last fill in its context.
+        try eventually("a post-fill run") { try Self.runs(server).contains { Self.context($0)["trigger"] as? String == "post_fill" } }
+        usleep(600_000)
+        let postFill = try Self.runs(server).filter { Self.context($0)["trigger"] as? String == "post_fill" }
+        #expect(postFill.count == 1)
+        #expect(Self.context(postFill[0])["fill_id"] as? String == "fill-3")
+        #expect(Self.context(postFill[0])["order_id"] as? String == "o1")
+        #expect(Self.context(postFill[0])["symbol"] as? String == "BTC-PERP")
+        #expect(postFill[0]["at_seq"] as? Int == 4)
+
+        // Periodic: a run only once something new arrived.
+        let transfer = #"{"type":"transfer","id":"t-1","account":"bot1","ts_ms":1763000001000,"asset":"USDT","amount":"100","kind":"deposit"}"#
+        #expect(try server.post("/v1/events", transfer).status == 200)
+        try eventually("a periodic run at seq 5", timeoutS: 5) {
+            try Self.runs(server).contains { Self.context($0)["trigger"] as? String == "periodic" && $0["at_seq"] as? Int == 5 }
+        }
+        usleep(2_200_000)
+        #expect(try Self.runs(server).filter { Self.context($0)["trigger"] as? String == "periodic" }.count == 1)
+
+        // A snapshot runs at once, as recon reconcile would at that seq.
+        let snapshot = #"{"type":"exchange_snapshot","id":"s-1","account":"bot1","ts_ms":1763000002000,"positions":[{"symbol":"BTC-PERP","qty":"0.003","entry_price":"50000"}]}"#
+        #expect(try server.post("/v1/events", snapshot).status == 200)
+        try eventually("a snapshot run") { try Self.runs(server).contains { Self.context($0)["trigger"] as? String == "snapshot" && $0["at_seq"] as? Int == 6 } }
+
+        // Restart: one startup run per account at the log's end.
+        #expect(server.stop() == 0)
+        server = try ServerProcess(folder: folder.path, config: config, name: "again")
+        try eventually("a startup run") { try Self.runs(server).contains { Self.context($0)["trigger"] as? String == "startup" && $0["at_seq"] as? Int == 6 } }
+
+        // State at a point, through the API.
+        let state = try server.get("/v1/state?account=bot1&at_seq=2").json()
+        #expect(state.description.contains("o1"))
+        #expect(try server.get("/v1/state?account=bot1&at_seq=99").status == 400)
+        #expect(server.stop() == 0)
+    }
+}

@@ -1,0 +1,15 @@
+import Foundation
+
+/// A fresh folder under /tmp, removed when the value goes away.
+final class TempFolder {
+    let path: String
+
+    init(_ label: String = "recon-test") {
+        path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
