@@ -24,6 +24,7 @@ public final class ReconServer: Sendable {
     let engine: ReconEngine
     let alerts: AlertDispatcher
     let reports: ReportWriter
+    let corrections: AutoCorrector
     let logger: Logger
 
     public init(options: ServeOptions, logger: Logger) throws {
@@ -37,6 +38,8 @@ public final class ReconServer: Sendable {
         try FileManager.default.createDirectory(atPath: options.reportDirectory, withIntermediateDirectories: true)
         alerts = try Self.makeAlerts(options.config.alerts, reportDirectory: options.reportDirectory, metrics: metrics, logger: logger)
         let state = state, metrics = metrics, reports = reports, alerts = alerts, logger = logger
+        let corrections = AutoCorrector(config: options.config, logger: logger)
+        self.corrections = corrections
         engine = ReconEngine(
             log: log, config: options.config, settings: options.engine, logger: logger,
             onReport: { report in
@@ -54,6 +57,7 @@ public final class ReconServer: Sendable {
                     metrics.recordFailedRun()
                 }
                 alerts.enqueue(report)
+                corrections.consider(report)
             },
             onFailure: { account, seq, reason in
                 state.recordFailure(account: account, atSeq: seq, json: Self.failureJSON(account: account, atSeq: seq, reason: reason))
@@ -62,7 +66,7 @@ public final class ReconServer: Sendable {
             onFolded: { seq in state.setFolded(seq) }
         )
         let engine = engine
-        writer = GroupCommitWriter(log: log, limits: options.writer) { commit in
+        let writer = GroupCommitWriter(log: log, limits: options.writer) { commit in
             metrics.recordCommit(commit)
             state.recordCommit(requests: commit.requests, events: commit.events)
             if let last = commit.lastSeq {
@@ -70,6 +74,8 @@ public final class ReconServer: Sendable {
                 engine.committed(upTo: last)
             }
         }
+        self.writer = writer
+        corrections.attach(writer)
     }
 
     /// Builds the alert sinks the config names (none is fine: alerts are optional).

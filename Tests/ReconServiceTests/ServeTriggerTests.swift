@@ -58,4 +58,33 @@ struct ServeTriggerTests {
         #expect(try server.get("/v1/state?account=bot1&at_seq=99").status == 400)
         #expect(server.stop() == 0)
     }
+
+    /// `auto_correct`: a missed fill within the limits is adopted by the service
+    /// itself, once, however many runs propose it; a larger one is left to an operator.
+    @Test func autoCorrectAdoptsASmallMissedFillOnce() throws {
+        let folder = TempFolder("recon-serve-autocorrect")
+        let config = #"{"defaults": {"auto_correct": true, "max_auto_correction_size": "0.01", "max_auto_correction_amount": "1000"}, "service": {"post_fill_delay_ms": 100, "interval_s": 1}}"#
+        let server = try ServerProcess(folder: folder.path, config: config)
+        let t0: Int64 = 1_763_000_000_000
+        func venueFill(_ id: String, qty: String, ts: Int64) -> String {
+            #"{"fill_id":"\#(id)","order_id":"m-\#(id)","symbol":"BTC-PERP","side":"buy","qty":"\#(qty)","price":"50000","fee":"0.01","fee_asset":"USDT","liquidity":"taker","ts_ms":\#(ts)}"#
+        }
+        let history = #"{"type":"exchange_fills","id":"h-1","account":"bot1","ts_ms":\#(t0 + 60_000),"from_ms":\#(t0),"to_ms":\#(t0 + 60_000),"fills":[\#(venueFill("small", qty: "0.001", ts: t0 + 10_000)),\#(venueFill("large", qty: "0.5", ts: t0 + 20_000))]}"#
+        #expect(try server.post("/v1/events", history).status == 200)
+        let corrections = { () throws -> [String] in
+            try runRecon(["events", "--data", server.data, "--type", "correction"], folder: folder.path).stdout
+                .split(separator: "\n").map(String.init)
+        }
+        try eventually("the small fill adopted") { try corrections().count == 1 }
+        // Later runs (a snapshot, periodic) do not append it again; the large one stays for an operator.
+        let snapshot = #"{"type":"exchange_snapshot","id":"s-1","account":"bot1","ts_ms":\#(t0 + 61_000),"positions":[{"symbol":"BTC-PERP","qty":"0.501","entry_price":"50000"}]}"#
+        #expect(try server.post("/v1/events", snapshot).status == 200)
+        usleep(1_500_000)
+        let applied = try corrections()
+        #expect(applied.count == 1)
+        #expect(applied.first?.contains(#""fill_id":"small""#) == true && applied.first?.contains(#""approved_by":"auto_correct""#) == true)
+        let open = try server.get("/v1/discrepancies?status=open").json().description
+        #expect(open.contains("fill_missing_local:bot1:large") && !open.contains("fill_missing_local:bot1:small"), "\(open)")
+        #expect(server.stop() == 0)
+    }
 }
