@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Logging
 public import ReconCore
 public import ReconStore
@@ -112,8 +115,9 @@ public final class ReconEngine: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Folds what is committed (running its triggers), then stops the thread.
-    /// Pending post-fill runs are dropped: the next start runs every account.
+    /// Stops the thread after the run in progress. A backlog of committed but
+    /// unfolded events and pending post-fill runs are left: the next start folds
+    /// the log and runs every account, so shutdown time stays bounded.
     public func stop() {
         condition.lock()
         stopping = true
@@ -123,6 +127,7 @@ public final class ReconEngine: @unchecked Sendable {
     }
 
     private func loop() {
+        Self.lowerPriority()
         while true {
             condition.lock()
             while !stopping {
@@ -138,18 +143,25 @@ public final class ReconEngine: @unchecked Sendable {
             let target = committedSeq
             let stop = stopping
             condition.unlock()
-            if target > foldedSeq { fold(to: target) }
             if stop {
+                // Stop at once, whatever the backlog: shutdown time stays bounded.
+                // Nothing is lost: the next start folds the log (canonical runs
+                // included) and runs every account once.
                 condition.lock()
                 finished = true
                 condition.broadcast()
                 condition.unlock()
                 return
             }
+            if target > foldedSeq { fold(to: target) }
             runDuePostFills()
             runPeriodicIfDue()
         }
     }
+
+    /// Reports produced before the fold stops to hand them on; the loop then
+    /// folds on from where it stopped.
+    static let reportsPerFold = 8
 
     private func fold(to target: UInt64) {
         var reports: [Report] = []
@@ -170,7 +182,9 @@ public final class ReconEngine: @unchecked Sendable {
                     } else if case .fill = logged.event.body {
                         postFill[account] = (Self.nowNs() + delayNs, logged)
                     }
-                    return true
+                    // Hand reports on in small groups: a lagging engine must not
+                    // hold thousands of reports (or one read transaction) at once.
+                    return reports.count < Self.reportsPerFold
                 }
             }
         } catch {
@@ -222,4 +236,14 @@ public final class ReconEngine: @unchecked Sendable {
     }
 
     static func nowNs() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// Runs may lag; acknowledgements should not. On a busy machine the engine
+    /// thread yields the CPU to HTTP handlers and the writer (nice +10 for this
+    /// thread only, Linux), and catches up when the load drops.
+    static func lowerPriority() {
+        #if os(Linux)
+        // On Linux, who = 0 with PRIO_PROCESS names the calling thread, not the process.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
+    }
 }

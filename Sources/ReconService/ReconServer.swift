@@ -13,8 +13,8 @@ import UnixSignals
 /// Start-up order: open the log, fold it (startup runs), start the writer, then
 /// listen. Shutdown (SIGTERM/SIGINT, or cancellation): the HTTP server stops
 /// accepting and finishes its requests, the writer commits what is queued, the
-/// engine folds it (running its triggers), the alert queues drain, then `run`
-/// returns.
+/// engine stops after its current run (a backlog is folded at the next start,
+/// so shutdown time stays bounded), the alert queues drain, then `run` returns.
 public final class ReconServer: Sendable {
     public let options: ServeOptions
     public let log: EventLog

@@ -1,5 +1,6 @@
 import Foundation
 public import ReconCore
+import Synchronization
 
 /// Writes each run's report to the report folder: `<dir>/latest.json` (the
 /// newest run of any account), `<dir>/<account>/latest.json`, and
@@ -10,12 +11,17 @@ public import ReconCore
 /// two runs at one millisecond apart. Files are written to a temporary name and
 /// renamed, so a reader never sees half a report. At most `keepPerAccount`
 /// timestamped reports are kept per account; the oldest are deleted.
-public struct ReportWriter: Sendable {
+public final class ReportWriter: Sendable {
     public let directory: String
-    public var keepPerAccount = 1_000
+    public let keepPerAccount: Int
+    /// Writes per account since its folder was last pruned: listing a folder of
+    /// a thousand files on every run would cost more than the run.
+    private let sincePrune = Mutex<[String: Int]>([:])
+    static let pruneEvery = 100
 
-    public init(directory: String) {
+    public init(directory: String, keepPerAccount: Int = 1_000) {
         self.directory = directory
+        self.keepPerAccount = keepPerAccount
     }
 
     /// A file-name-safe form of an account name (ids may hold any character).
@@ -50,7 +56,13 @@ public struct ReportWriter: Sendable {
         try Self.atomicWrite(bytes, to: path)
         try Self.atomicWrite(bytes, to: folder + "/latest.json")
         try Self.atomicWrite(bytes, to: directory + "/latest.json")
-        try prune(folder)
+        let due = sincePrune.withLock { counts -> Bool in
+            counts[folder, default: Self.pruneEvery] += 1
+            guard counts[folder]! >= Self.pruneEvery else { return false }
+            counts[folder] = 0
+            return true
+        }
+        if due { try prune(folder) }
         return path
     }
 

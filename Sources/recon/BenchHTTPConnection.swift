@@ -36,6 +36,13 @@ final class BenchHTTPConnection {
         return try readResponse()
     }
 
+    /// GETs `path` and returns the body as text.
+    func get(_ path: String) throws -> String {
+        try send(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+        let (_, body) = try readFullResponse()
+        return String(decoding: body, as: UTF8.self)
+    }
+
     private func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
@@ -46,6 +53,10 @@ final class BenchHTTPConnection {
     }
 
     private func readResponse() throws -> Int {
+        try readFullResponse().status
+    }
+
+    private func readFullResponse() throws -> (status: Int, body: ArraySlice<UInt8>) {
         var raw: [UInt8] = []
         var headerEnd: Int?
         var contentLength = 0
@@ -63,7 +74,7 @@ final class BenchHTTPConnection {
             }
             if let end = headerEnd, raw.count >= end + 4 + contentLength {
                 let statusText = String(decoding: raw[9..<12], as: UTF8.self)
-                return Int(statusText) ?? 0
+                return (Int(statusText) ?? 0, raw[(end + 4)..<(end + 4 + contentLength)])
             }
         }
     }

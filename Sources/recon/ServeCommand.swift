@@ -38,8 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
             to Redis (alerts.redis_url: reconciliation:result, reconciliation:discrepancy) \
             and, at or above alerts.min_severity, to alerts.webhook_url.
 
-            SIGTERM or SIGINT: stop accepting, commit what is queued, run its triggers, \
-            send queued alerts, exit 0.
+            SIGTERM or SIGINT: stop accepting, commit what is queued, stop the engine \
+            after its current run (the next start folds the rest and runs every \
+            account), send queued alerts, exit 0.
 
             Examples:
               RECON_TOKEN=s3cret recon serve --data /var/lib/recon --config recon.json
