@@ -256,25 +256,22 @@ public final class EventLog: @unchecked Sendable {
         var result = AppendResult(seqs: [], duplicate: [], appended: 0, duplicates: 0, firstSeq: nil, lastSeq: nil)
         result.seqs.reserveCapacity(batch.count)
         result.duplicate.reserveCapacity(batch.count)
-        // New ids of this batch: a repeat inside one batch is judged like one across batches.
-        var fresh: [String: (seq: UInt64, index: Int)] = [:]
         var record = ByteWriter(capacity: 512)
         var indexValue = [UInt8](repeating: 0, count: 16)
 
-        for (index, item) in batch.enumerated() {
-            if let known = fresh[item.input.event.id] {
-                let original = batch[known.index]
-                guard original.bodyHash == item.bodyHash && original.content == item.content else {
-                    throw conflict(item.input, seq: known.seq)
-                }
-                result.seqs.append(known.seq)
-                result.duplicate.append(true)
-                result.duplicates += 1
-                continue
-            }
+        for item in batch {
+            // The id goes in first: a known id (from an earlier batch, or earlier in
+            // this one, whose record this transaction already holds) comes back
+            // with its entry, and nothing is written for it.
+            writeIndexValue(&indexValue, seq: lastSeq + 1, hash: item.bodyHash)
             let existing: (seq: UInt64, hash: UInt64)? = try item.idBytes.withUnsafeBytes { k in
-                try txn.get(ids, key: k) { v in (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[0..<8])),
-                                                UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: v[8..<16]))) }
+                try indexValue.withUnsafeBytes { v in
+                    try txn.insert(ids, key: k, value: v) { stored in
+                        guard stored.count == 16 else { throw StoreError(.corrupt, "id index entry of \"\(item.input.event.id)\" is damaged") }
+                        return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[0..<8])),
+                                UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[8..<16])))
+                    }
+                }
             }
             if let existing {
                 let same = try existing.hash == item.bodyHash && storedContent(txn, seq: existing.seq) == item.content
@@ -301,11 +298,6 @@ public final class EventLog: @unchecked Sendable {
             try key.withUnsafeBytes { k in
                 try record.bytes.withUnsafeBytes { v in try txn.put(events, key: k, value: v, flags: MDB_APPEND) }
             }
-            writeIndexValue(&indexValue, seq: lastSeq, hash: item.bodyHash)
-            try item.idBytes.withUnsafeBytes { k in
-                try indexValue.withUnsafeBytes { v in try txn.put(ids, key: k, value: v, flags: MDB_NOOVERWRITE) }
-            }
-            fresh[item.input.event.id] = (lastSeq, index)
             result.seqs.append(lastSeq)
             result.duplicate.append(false)
             result.appended += 1

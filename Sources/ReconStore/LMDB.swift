@@ -223,6 +223,19 @@ struct LMDBTransaction: ~Copyable {
         try check(mdb_put(handle, dbi, &k, &v, UInt32(flags)), "writing")
     }
 
+    /// Puts `value` under `key` unless the key is there already; then nothing is
+    /// written and `existing` gets the stored value. One descent of the tree
+    /// instead of a lookup and a put.
+    func insert<R>(_ dbi: MDB_dbi, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+                   existing: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let code = mdb_put(handle, dbi, &k, &v, UInt32(MDB_NOOVERWRITE))
+        if code == MDB_KEYEXIST { return try existing(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)) }
+        try check(code, "writing")
+        return nil
+    }
+
     /// Deletes a key; returns false if it was absent.
     @discardableResult
     func delete(_ dbi: MDB_dbi, key: UnsafeRawBufferPointer) throws(LMDBError) -> Bool {
