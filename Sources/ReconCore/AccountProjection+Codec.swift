@@ -5,7 +5,7 @@
 /// sorted, so the same projection always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 3
+    public static let checkpointVersion: UInt8 = 4
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
@@ -151,6 +151,7 @@ extension LocalProjection {
             w.varint(c.closeSeq)
             w.u8(c.synthetic ? 1 : 0)
         }
+        w.sortedMap(earlyFills) { w, qty in w.decimal(qty) }
         w.varint(UInt64(duplicateFillsIgnored))
         w.svarint(maxTsMs)
         w.varint(lastSeq)
@@ -242,6 +243,7 @@ extension LocalProjection {
                            realizedPnl: try r.decimal(), commission: try r.decimal(), netPnl: try r.decimal(),
                            openSeq: try r.varint(), closeSeq: try r.varint(), synthetic: try r.u8() == 1)
         }
+        p.earlyFills = try r.map { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
         p.duplicateFillsIgnored = try r.nonNegativeInt()
         p.maxTsMs = try r.svarint()
         p.lastSeq = try r.varint()

@@ -21,6 +21,11 @@ public struct LocalProjection: Sendable, Equatable {
     public var fees: [FeeKey: FeeAggregate] = [:]
     public var findings: [IntegrityFinding] = []
     public var closedPositions: [ClosedPosition] = []
+    /// Filled quantity of fills that arrived before their order, by order id: a
+    /// bot's fill stream can overtake its order acknowledgements. When the order
+    /// arrives it starts with this much filled, and its `fill_unknown_order`
+    /// findings go.
+    public var earlyFills: [String: ExactDecimal] = [:]
     /// Identical redeliveries ignored so far.
     public var duplicateFillsIgnored = 0
     /// The largest `ts_ms` of any local event folded (for time alignment and staleness).
@@ -95,6 +100,9 @@ public struct ClosedOrder: Sendable, Equatable {
     public var closedSeq: UInt64
     /// The bot's time of the closing event.
     public var closedTsMs: Int64
+
+    /// Closed before the bot's `order_submitted` arrived (symbol and size still unknown).
+    public var arrivedBeforeItsOrder: Bool { symbol.isEmpty && qty.isZero }
 }
 
 public struct LocalPosition: Sendable, Equatable {
@@ -273,10 +281,29 @@ extension LocalProjection {
         case .instrument(let x):
             instruments[x.symbol] = InstrumentState(instrument: x, seq: seq)
         case .orderSubmitted(let x):
+            if var early = closedOrders[x.orderId], early.arrivedBeforeItsOrder {
+                // Its cancel or reject overtook it: the order arrives closed.
+                early.symbol = x.symbol
+                early.qty = x.qty
+                early.filled += earlyFills.removeValue(forKey: x.orderId) ?? 0
+                findings.removeAll { $0.kind == .fillUnknownOrder && $0.orderId == x.orderId }
+                closedOrders[x.orderId] = early
+                return
+            }
             guard openOrders.index(forKey: x.orderId) == nil && closedOrders.index(forKey: x.orderId) == nil else { return }
-            openOrders[x.orderId] = LocalOrder(
+            var order = LocalOrder(
                 orderId: x.orderId, symbol: x.symbol, side: x.side, qty: x.qty, price: x.price, orderType: x.orderType,
                 postOnly: x.postOnly, reduceOnly: x.reduceOnly, submittedSeq: seq, submittedTsMs: event.tsMs, lastSeq: seq)
+            if let early = earlyFills.removeValue(forKey: x.orderId) {
+                order.filled = early
+                findings.removeAll { $0.kind == .fillUnknownOrder && $0.orderId == x.orderId }
+            }
+            if order.filled >= order.qty {
+                recordClosed(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled,
+                                                    closedSeq: seq, closedTsMs: event.tsMs))
+            } else {
+                openOrders[x.orderId] = order
+            }
         case .orderCanceled(let x):
             close(x.orderId, as: .canceled, seq: seq, tsMs: event.tsMs)
         case .orderRejected(let x):
@@ -306,7 +333,14 @@ extension LocalProjection {
     public static let maxClosedOrders = 20_000
 
     private mutating func close(_ orderId: String, as status: OrderStatus, seq: UInt64, tsMs: Int64) {
-        guard let order = openOrders.removeValue(forKey: orderId) else { return }
+        guard let order = openOrders.removeValue(forKey: orderId) else {
+            // A cancel or reject that overtook its order: kept (bounded with the
+            // closed orders) so the order, when it comes, arrives closed.
+            if closedOrders.index(forKey: orderId) == nil {
+                recordClosed(orderId, ClosedOrder(status: status, symbol: "", qty: 0, filled: 0, closedSeq: seq, closedTsMs: tsMs))
+            }
+            return
+        }
         recordClosed(orderId, ClosedOrder(status: status, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
     }
 
@@ -384,6 +418,7 @@ extension LocalProjection {
         } else if !synthetic {
             findings.append(IntegrityFinding(kind: .fillUnknownOrder, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
                                              local: "", other: "\(x.qty)", firstSeq: seq))
+            earlyFills[x.orderId, default: 0] += x.qty
         }
 
         // Money: spot moves balances; perps move a position and book PnL.

@@ -226,4 +226,25 @@ func lastReport(_ lines: [String], config: ReconConfig = .standard) throws -> Re
                                 Self.fill("a1", "buy", "1", "100", ts: 302_000), #"{"type":"recon_requested","ts_ms":302001,"requested_by":"t"}"#])
         #expect(r.discrepancies.contains { $0.type == .remoteStale })
     }
+
+    /// A fill that overtakes its order's acknowledgement: the order, when it
+    /// arrives, starts filled by it, and the fill is no longer "unknown".
+    @Test func fillBeforeItsOrder() throws {
+        let order = #"{"type":"order_submitted","ts_ms":900,"order_id":"o-a1","symbol":"BTC-PERP","side":"buy","qty":"2","price":"100","order_type":"limit"}"#
+        let snapshot = #"{"type":"exchange_snapshot","ts_ms":5000,"open_orders":[{"order_id":"o-a1","symbol":"BTC-PERP","side":"buy","qty":"2","remaining":"1","price":"100"}],"positions":[{"symbol":"BTC-PERP","qty":"1","entry_price":"100"}]}"#
+        let early = try lastReport([Self.btc, Self.fill("a1", "buy", "1", "100", ts: 1_000), order, snapshot])
+        let all = early.discrepancies.filter { $0.severity != .info && $0.type.check != "fees" }.map(\.type.rawValue)
+        #expect(all == [], "\(all)")
+        // Without the order, the fill stays unknown.
+        let orphan = try lastReport([Self.btc, Self.fill("a1", "buy", "1", "100", ts: 1_000), snapshot])
+        #expect(orphan.discrepancies.contains { $0.type == .fillUnknownOrder })
+        // Filled in full by early fills: closed as filled, nothing open.
+        let full = try lastReport([Self.btc, Self.fill("a1", "buy", "2", "100", ts: 1_000), order,
+                                   #"{"type":"exchange_snapshot","ts_ms":5000,"open_orders":[]}"#])
+        #expect(!full.discrepancies.contains { $0.type == .orderMissingRemote || $0.type == .fillUnknownOrder })
+        // A cancel that overtook its order: the order arrives closed, not open forever.
+        let cancel = #"{"type":"order_canceled","ts_ms":950,"order_id":"o-a1"}"#
+        let canceled = try lastReport([Self.btc, cancel, order, #"{"type":"exchange_snapshot","ts_ms":5000,"open_orders":[]}"#])
+        #expect(!canceled.discrepancies.contains { $0.type == .orderMissingRemote }, "\(canceled.discrepancies.map(\.key))")
+    }
 }
