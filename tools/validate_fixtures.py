@@ -380,18 +380,26 @@ BAD_CONFIGS = [
 ]
 
 
-def negative_checks(report_validator, config_validator, verbose: bool) -> tuple[int, int]:
-    passed = failed = 0
+class Tally:
+    """Counts checks that passed and failed; prints failures (and passes when verbose)."""
 
-    def outcome(ok: bool, label: str, detail: str):
-        nonlocal passed, failed
+    def __init__(self, verbose: bool):
+        self.verbose = verbose
+        self.passed = self.failed = 0
+
+    def outcome(self, ok: bool, label: str, detail: str):
         if ok:
-            passed += 1
-            if verbose:
+            self.passed += 1
+            if self.verbose:
                 print(f"ok   {label}: {detail}")
         else:
-            failed += 1
+            self.failed += 1
             print(f"FAIL {label}: {detail}")
+
+
+def negative_checks(report_validator, config_validator, verbose: bool) -> tuple[int, int]:
+    tally = Tally(verbose)
+    outcome = tally.outcome
 
     errs = report_errors(report_validator, _GOOD_REPORT)
     outcome(not errs, "report schema accepts a good report", "; ".join(errs) or "valid")
@@ -403,7 +411,7 @@ def negative_checks(report_validator, config_validator, verbose: bool) -> tuple[
     for name, change in BAD_CONFIGS:
         errs = config_errors(config_validator, _mutate(_GOOD_CONFIG, change))
         outcome(bool(errs), f"config check rejects {name}", errs[0] if errs else "was ACCEPTED")
-    return passed, failed
+    return tally.passed, tally.failed
 
 
 def load_validator(schema_path: Path) -> Draft202012Validator:
@@ -588,17 +596,8 @@ BAD_LINES = [
 
 
 def self_test(validator, verbose: bool) -> tuple[int, int]:
-    passed = failed = 0
-
-    def outcome(ok: bool, label: str, detail: str):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            if verbose:
-                print(f"ok   {label}: {detail}")
-        else:
-            failed += 1
-            print(f"FAIL {label}: {detail}")
+    tally = Tally(verbose)
+    outcome = tally.outcome
 
     for name, event in GOOD:
         errs = schema_errors(validator, event) + structural_errors(event)
@@ -617,7 +616,7 @@ def self_test(validator, verbose: bool) -> tuple[int, int]:
     numeric = json.dumps(GOOD[7][1])
     errs = check_event_line(validator, numeric, {}, 1, policy=True)
     outcome(bool(errs), "fixture policy rejects JSON-number decimals", errs[0] if errs else "was ACCEPTED")
-    return passed, failed
+    return tally.passed, tally.failed
 
 
 def main(argv: list[str] | None = None) -> int:
