@@ -208,8 +208,8 @@ extension LocalProjection {
         p.fills = try r.map { (r: inout ByteReader) throws(CodecError) in
             LocalFill(record: try r.fill(), seq: try r.varint(), tsMs: try r.svarint(), synthetic: try r.u8() == 1)
         }
-        let settledCount = Int(try r.varint())
-        guard settledCount <= r.remaining else { throw .truncated }
+        // Each entry takes at least 34 bytes, so a larger count is damage, not a set.
+        let settledCount = try r.length()
         p.settledFills.reserve(settledCount)
         for _ in 0..<settledCount {
             let key = SettledFills.Key(high: try r.u64le(), low: try r.u64le())
@@ -392,8 +392,7 @@ extension ByteWriter {
 
 extension ByteReader {
     mutating func mapWithKey<V>(_ value: (String, inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [String: V] {
-        let count = Int(try varint())
-        guard count <= remaining else { throw .truncated }
+        let count = try length()
         var result: [String: V] = [:]
         result.reserveCapacity(count)
         for _ in 0..<count {

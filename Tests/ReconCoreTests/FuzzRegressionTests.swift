@@ -25,6 +25,27 @@ import Testing
     /// The fuzz finding (codec target, checkpoint side): a checkpoint whose map
     /// count was a huge varint. Here the varint is spliced in at every offset of
     /// real checkpoints and events: decoding throws or succeeds, never traps.
+    /// The second codec finding (CI, 2026-11-25): the settled-fills count of a
+    /// checkpoint was converted with `Int(_:)`, which traps at 2⁶³. An empty
+    /// projection's encoding is all counters, seqs and times, so putting the huge
+    /// varint in place of each byte reaches every count field, that one included.
+    /// Each damaged checkpoint is refused, or is a real (if odd) projection that
+    /// encodes back to the same bytes; neither traps.
+    @Test func aHugeVarintInPlaceOfAnyByteOfAnEmptyCheckpointNeverTraps() throws {
+        let empty = AccountProjection(account: "a").encoded()
+        #expect(try empty.withUnsafeBytes { try AccountProjection.decode($0) }.encoded() == empty)
+        var refused = 0
+        for offset in 1..<empty.count {
+            let damaged = Array(empty[..<offset]) + Self.hugeVarint + Array(empty[(offset + 1)...])
+            if let decoded = try? damaged.withUnsafeBytes({ try AccountProjection.decode($0) }) {
+                #expect(decoded.encoded() == damaged, "offset \(offset)")
+            } else {
+                refused += 1
+            }
+        }
+        #expect(refused > 10, "every count field refuses a count larger than the bytes left")
+    }
+
     @Test func aHugeVarintAnywhereInACheckpointOrEventNeverTraps() {
         var options = GeneratorOptions()
         options.events = 400
