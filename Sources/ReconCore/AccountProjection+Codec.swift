@@ -5,7 +5,7 @@
 /// sorted, so the same projection always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 4
+    public static let checkpointVersion: UInt8 = 5
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
@@ -100,17 +100,7 @@ extension LocalProjection {
             w.svarint(f.tsMs)
             w.u8(f.synthetic ? 1 : 0)
         }
-        w.varint(UInt64(settledFills.count))
-        for key in settledFills.entries.keys.sorted() {
-            let d = settledFills.entries[key]!
-            w.u64le(key.high)
-            w.u64le(key.low)
-            w.u64le(d.contentHash)
-            w.u64le(d.contentHashWithoutFee)
-            w.varint(d.seq)
-            w.svarint(d.tsMs)
-            w.u8(d.synthetic ? 1 : 0)
-        }
+        settledFills.encode(settledFills.entries.keys.sorted(), into: &w)
         w.list(fees.keys.sorted()) { w, key in
             let a = fees[key]!
             w.string(key.symbol)
@@ -208,14 +198,7 @@ extension LocalProjection {
         p.fills = try r.map { (r: inout ByteReader) throws(CodecError) in
             LocalFill(record: try r.fill(), seq: try r.varint(), tsMs: try r.svarint(), synthetic: try r.u8() == 1)
         }
-        // Each entry takes at least 34 bytes, so a larger count is damage, not a set.
-        let settledCount = try r.length()
-        p.settledFills.reserve(settledCount)
-        for _ in 0..<settledCount {
-            let key = SettledFills.Key(high: try r.u64le(), low: try r.u64le())
-            p.settledFills.insert(key: key, digest: FillDigest(contentHash: try r.u64le(), contentHashWithoutFee: try r.u64le(), seq: try r.varint(),
-                                                               tsMs: try r.svarint(), synthetic: try r.u8() == 1))
-        }
+        try p.settledFills.decodeEntries(&r)
         let feeEntries = try r.list { (r: inout ByteReader) throws(CodecError) -> (FeeKey, FeeAggregate) in
             let key = FeeKey(symbol: try r.string(), liquidity: try r.u8() == 0 ? .maker : .taker)
             var a = FeeAggregate()
@@ -248,6 +231,62 @@ extension LocalProjection {
         p.maxTsMs = try r.svarint()
         p.lastSeq = try r.varint()
         return p
+    }
+}
+
+extension SettledFills {
+    /// Writes a count, then each entry of `keys` (sorted, so equal sets give equal bytes).
+    func encode(_ keys: [Key], into w: inout ByteWriter) {
+        w.varint(UInt64(keys.count))
+        for key in keys {
+            let d = entries[key]!
+            w.u64le(key.high)
+            w.u64le(key.low)
+            w.u64le(d.contentHash)
+            w.u64le(d.contentHashWithoutFee)
+            w.varint(d.seq)
+            w.svarint(d.tsMs)
+            w.u8(d.synthetic ? 1 : 0)
+        }
+    }
+
+    /// Reads what `encode(_:into:)` wrote, adding the entries to this set.
+    mutating func decodeEntries(_ r: inout ByteReader) throws(CodecError) {
+        // Each entry takes at least 34 bytes, so a larger count is damage, not a set.
+        let count = try r.length()
+        // Only into an empty set: exact reservations on every merge of many
+        // deltas would give up the geometric growth and copy quadratically.
+        if self.count == 0 { reserve(count) }
+        for _ in 0..<count {
+            let key = Key(high: try r.u64le(), low: try r.u64le())
+            insert(key: key, digest: FillDigest(contentHash: try r.u64le(), contentHashWithoutFee: try r.u64le(), seq: try r.varint(),
+                                                tsMs: try r.svarint(), synthetic: try r.u8() == 1))
+        }
+    }
+
+    /// The entries added after the first `previousCount`, after the size of the
+    /// whole set.
+    ///
+    /// The set only grows (a fill settles once and stays settled), so a checkpoint
+    /// group can store just what settled since the group before it: the set at any
+    /// group is the union of the deltas up to it, and storage grows with the log,
+    /// not with the log times the number of groups.
+    public func encodedDelta(since previousCount: Int) -> [UInt8] {
+        let new = added[min(previousCount, added.count)...]
+        var w = ByteWriter(capacity: 16 + new.count * 40)
+        w.varint(UInt64(count))
+        encode(new.sorted(), into: &w)
+        return w.bytes
+    }
+
+    /// Adds the entries of a delta; returns the size the whole set had when the
+    /// delta was written, for the caller to check that no delta is missing.
+    public mutating func merge(delta bytes: UnsafeRawBufferPointer) throws(CodecError) -> Int {
+        var r = ByteReader(bytes)
+        let total = try r.nonNegativeInt()
+        try decodeEntries(&r)
+        guard r.remaining == 0 else { throw .malformed("trailing bytes in settled fills") }
+        return total
     }
 }
 

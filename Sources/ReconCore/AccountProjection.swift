@@ -96,7 +96,7 @@ public struct AccountProjection: Sendable, Equatable {
             && abs(l.tsMs - (b.tsMs ?? l.tsMs)) <= Self.fillTimeFloorMs
         if same {
             fillIssues[fillId] = nil
-            local.settledFills[fillId] = FillDigest(l)
+            local.settledFills.settle(fillId, FillDigest(l))
             local.fills[fillId] = nil
             remote.fills[fillId] = nil
         } else {

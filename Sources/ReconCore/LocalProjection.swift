@@ -577,16 +577,35 @@ public struct SettledFills: Sendable, Equatable {
     }
 
     private(set) var entries: [Key: FillDigest] = [:]
+    /// The keys in the order they were added. A fill settles once and stays
+    /// settled, so the keys added since a count `n` are `added[n...]`: what a
+    /// checkpoint group stores, found without comparing whole sets.
+    private(set) var added: [Key] = []
 
     public init() {}
 
     public var count: Int { entries.count }
 
     public subscript(fillId: String) -> FillDigest? {
-        get { entries[Key(fillId)] }
-        set { entries[Key(fillId)] = newValue }
+        entries[Key(fillId)]
     }
 
-    mutating func insert(key: Key, digest: FillDigest) { entries[key] = digest }
-    mutating func reserve(_ count: Int) { entries.reserveCapacity(count) }
+    /// Records a settled fill; a fill already settled keeps its first digest.
+    mutating func settle(_ fillId: String, _ digest: FillDigest) {
+        insert(key: Key(fillId), digest: digest)
+    }
+
+    mutating func insert(key: Key, digest: FillDigest) {
+        guard entries.index(forKey: key) == nil else { return }
+        entries[key] = digest
+        added.append(key)
+    }
+
+    mutating func reserve(_ count: Int) {
+        entries.reserveCapacity(count)
+        added.reserveCapacity(count)
+    }
+
+    /// Equal when they hold the same fills; the order they came in is bookkeeping.
+    public static func == (a: SettledFills, b: SettledFills) -> Bool { a.entries == b.entries }
 }

@@ -6,10 +6,19 @@ public import ReconCore
 ///
 /// Layout in the `checkpoints` table: a group per checkpoint seq `c` (a multiple
 /// of the interval): the key `c‖""` marks the group as complete, then one key
-/// `c‖account` per account the log knew at `c`. Keys sort by seq, then account,
-/// so the group marker comes first. Checkpoints are derived data: deleting them
-/// (`recon checkpoint --rebuild`) changes no answer, and a checkpoint that does
-/// not decode (older layout, damage) is ignored.
+/// `c‖account` per account the log knew at `c` (its projection without settled
+/// fills), then one key `c‖0xFF‖account` per account (the fills that settled since
+/// the group before; 0xFF never occurs in UTF-8, so these sort after every
+/// account). Keys sort by seq, then account, so the group marker comes first.
+///
+/// Settled fills are stored as deltas because they are most of a long-lived
+/// account's projection and only ever grow: whole sets in every group made the
+/// table grow with the square of the log (1.07 GB of checkpoints for a 1M-event
+/// log). Loading a group merges the deltas up to it and checks the total.
+///
+/// Checkpoints are derived data: deleting them (`recon checkpoint --rebuild`)
+/// changes no answer, and a checkpoint that does not decode (older layout,
+/// damage, a missing delta) is ignored.
 public final class CheckpointStore: @unchecked Sendable {
     public let log: EventLog
     /// Events between checkpoints.
@@ -27,6 +36,13 @@ public final class CheckpointStore: @unchecked Sendable {
         seq.bigEndianBytes + Array(account.utf8)
     }
 
+    /// Marks a key as a settled-fills delta; never a byte of UTF-8 text.
+    static let settledMarker: UInt8 = 0xFF
+
+    static func settledKey(seq: UInt64, account: String) -> [UInt8] {
+        seq.bigEndianBytes + [settledMarker] + Array(account.utf8)
+    }
+
     /// The seq of the newest complete checkpoint group, 0 if none.
     public func latestGroupSeq() throws -> UInt64 {
         try log.read { reader in
@@ -39,6 +55,28 @@ public final class CheckpointStore: @unchecked Sendable {
                 code = mdb_cursor_get(c, &k, &v, MDB_PREV)
             }
             return 0
+        }
+    }
+
+    /// Whether the newest group's first account entry starts with this release's
+    /// layout version (a group with no account entry counts as current).
+    func latestGroupHasCurrentLayout() throws -> Bool {
+        let seq = try latestGroupSeq()
+        return try log.read { reader in
+            let c = try reader.openCursor(log.checkpoints)
+            defer { mdb_cursor_close(c) }
+            var start = seq.bigEndianBytes
+            var k = MDB_val(), v = MDB_val()
+            var code: Int32 = start.withUnsafeMutableBytes { raw in
+                k = MDB_val(mv_size: 8, mv_data: raw.baseAddress)
+                return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
+            }
+            code = code == 0 ? mdb_cursor_get(c, &k, &v, MDB_NEXT) : code
+            guard code == 0, k.mv_size > 8 else { return true }
+            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            guard UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])) == seq else { return true }
+            let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+            return value.first == AccountProjection.checkpointVersion
         }
     }
 
@@ -68,7 +106,8 @@ public final class CheckpointStore: @unchecked Sendable {
                     }
                     if key.count - 8 == wanted.count && key[8...].elementsEqual(wanted) {
                         let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
-                        if let projection = try? AccountProjection.decode(value) {
+                        if var projection = try? AccountProjection.decode(value),
+                           (try? restoreSettled(&projection, reader: reader, at: groupSeq)) != nil {
                             return (groupSeq, projection)
                         }
                         // Undecodable (older layout or damage): fall back to the start.
@@ -79,6 +118,31 @@ public final class CheckpointStore: @unchecked Sendable {
             }
             return (0, nil)
         }
+    }
+
+    /// Merges into `projection` the settled-fill deltas of its account in every
+    /// group up to `groupSeq`; throws if the result is not the size the delta
+    /// at `groupSeq` recorded (a delta missing or damaged).
+    func restoreSettled(_ projection: inout AccountProjection, reader: LogReader, at groupSeq: UInt64) throws {
+        let c = try reader.openCursor(log.checkpoints)
+        defer { mdb_cursor_close(c) }
+        let wanted = Array(projection.account.utf8)
+        var settled = SettledFills()
+        var expected: Int?
+        var k = MDB_val(), v = MDB_val()
+        var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
+        while code == 0 {
+            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            let groupOfKey = UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8]))
+            if groupOfKey > groupSeq { break }
+            if key.count == 9 + wanted.count && key[8] == Self.settledMarker && key[9...].elementsEqual(wanted) {
+                let total = try settled.merge(delta: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+                if groupOfKey == groupSeq { expected = total }
+            }
+            code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
+        }
+        guard let expected, expected == settled.count else { throw CodecError.malformed("settled fills of \(projection.account) at \(groupSeq)") }
+        projection.local.settledFills = settled
     }
 
     /// The projection of `account` after folding every event up to `seq`.
@@ -111,6 +175,12 @@ public final class CheckpointStore: @unchecked Sendable {
     public func catchUp(progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> Int {
         let last = try log.lastSeq()
         var groupSeq = try latestGroupSeq()
+        // Groups of an older layout (written by an earlier release) would make every
+        // as-of read replay from the start, so they go even when nothing is new.
+        if groupSeq > 0, try !latestGroupHasCurrentLayout() {
+            try deleteAll()
+            groupSeq = 0
+        }
         guard groupSeq + interval <= last else { return 0 }
         var projection: Projection
         do {
@@ -124,12 +194,14 @@ public final class CheckpointStore: @unchecked Sendable {
         }
         var written = 0
         var pending: [LoggedEvent] = []
+        // What the group before stored, so each group stores only what settled since.
+        var previousSettled = projection.accounts.mapValues(\.local.settledFills.count)
         while groupSeq + interval <= last {
             let target = groupSeq + interval
             pending.removeAll(keepingCapacity: true)
             try log.scan(from: groupSeq + 1, to: target) { pending.append($0); return true }
             for e in pending { projection.apply(e) }
-            try writeGroup(projection, at: target)
+            try writeGroup(projection, at: target, previousSettled: &previousSettled)
             written += 1
             groupSeq = target
             progress(target, last)
@@ -154,23 +226,62 @@ public final class CheckpointStore: @unchecked Sendable {
             while code == 0 {
                 let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
                 guard UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])) == seq else { break }
-                if key.count > 8 {
+                if key.count > 8 && key[8] != Self.settledMarker {
                     let account = String(decoding: key[8...], as: UTF8.self)
                     let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
                     projection.accounts[account] = try AccountProjection.decode(value)
                 }
                 code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
             }
+            for name in projection.accounts.keys {
+                do {
+                    try restoreSettled(&projection.accounts[name]!, reader: reader, at: seq)
+                } catch {
+                    // A missing or damaged delta: the group cannot be trusted.
+                    throw CodecError.malformed("settled fills of \(name) at \(seq)")
+                }
+            }
         }
         return projection
     }
 
-    private func writeGroup(_ projection: Projection, at seq: UInt64) throws {
+    private func writeGroup(_ projection: Projection, at seq: UInt64, previousSettled: inout [String: Int]) throws {
         var entries: [([UInt8], [UInt8])] = [(seq.bigEndianBytes, [])]
-        for name in projection.accounts.keys.sorted() {
-            entries.append((Self.key(seq: seq, account: name), projection.accounts[name]!.encoded()))
+        let names = projection.accounts.keys.sorted()
+        for name in names {
+            var stored = projection.accounts[name]!
+            stored.local.settledFills = SettledFills()
+            entries.append((Self.key(seq: seq, account: name), stored.encoded()))
+        }
+        for name in names {
+            let settled = projection.accounts[name]!.local.settledFills
+            entries.append((Self.settledKey(seq: seq, account: name), settled.encodedDelta(since: previousSettled[name] ?? 0)))
+            previousSettled[name] = settled.count
         }
         try log.writeDerived(into: log.checkpoints, entries)
+    }
+
+    /// The groups holding a settled-fills delta of `account`, with the number of
+    /// fills each stored (for tests and diagnostics).
+    func settledDeltaSizes(account: String) throws -> [(group: UInt64, fills: Int)] {
+        try log.read { reader in
+            let c = try reader.openCursor(log.checkpoints)
+            defer { mdb_cursor_close(c) }
+            let wanted = [Self.settledMarker] + Array(account.utf8)
+            var sizes: [(group: UInt64, fills: Int)] = []
+            var k = MDB_val(), v = MDB_val()
+            var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
+            while code == 0 {
+                let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+                if key.count == 8 + wanted.count && key[8...].elementsEqual(wanted) {
+                    var delta = SettledFills()
+                    _ = try delta.merge(delta: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+                    sizes.append((UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])), delta.count))
+                }
+                code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
+            }
+            return sizes
+        }
     }
 
     /// Deletes every checkpoint.
@@ -225,6 +336,20 @@ extension EventLog {
         }
     }
 
+    /// Removes one derived entry (tests damage checkpoints with it); false if absent.
+    func removeDerived(_ dbi: MDB_dbi, key: [UInt8]) throws -> Bool {
+        try env.resizeLock.withReadLock { () throws -> Bool in
+            // The transaction is noncopyable, so no closure may capture it: copy the key out.
+            let k = UnsafeMutableRawBufferPointer.allocate(byteCount: key.count, alignment: 1)
+            defer { k.deallocate() }
+            k.copyBytes(from: key)
+            let txn = try LMDBTransaction(env, readOnly: false)
+            let removed = try txn.delete(dbi, key: UnsafeRawBufferPointer(k))
+            try txn.commit()
+            return removed
+        }
+    }
+
     func clearDerived(_ dbi: MDB_dbi) throws {
         while true {
             do {
@@ -234,6 +359,9 @@ extension EventLog {
                     try txn.commit()
                 }
                 return
+            } catch let error as LMDBError where error.code == MDB_MAP_FULL {
+                // Freeing pages writes the free list, which needs room of its own.
+                try env.grow()
             } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
                 try adoptResize()
             }

@@ -3,7 +3,9 @@ import ReconCore
 @testable import ReconStore
 
 @Suite struct CheckpointStoreTests {
-    func makeLog(_ dir: TempFolder, events: Int, accounts: Int) throws -> (EventLog, [Event]) {
+    /// A log of generated events; only the first `appended` of them are appended
+    /// when given (the caller appends the rest).
+    func makeLog(_ dir: TempFolder, events: Int, accounts: Int, appended: Int? = nil) throws -> (EventLog, [Event]) {
         var options = GeneratorOptions()
         options.events = events
         options.accounts = accounts
@@ -12,11 +14,15 @@ import ReconCore
         options.faults = FaultKind.allCases.map { FaultRequest(kind: $0) }
         let all = SyntheticGenerator(options: options).all()
         let log = try EventLog(directory: dir.path)
-        for start in stride(from: 0, to: all.count, by: 1_000) {
-            let end = min(start + 1_000, all.count)
-            _ = try log.append(all[start..<end].enumerated().map { AppendInput(event: $1, line: start + $0 + 1) })
-        }
+        try append(all[..<(appended ?? all.count)], to: log)
         return (log, all)
+    }
+
+    func append(_ events: ArraySlice<Event>, to log: EventLog) throws {
+        for start in stride(from: events.startIndex, to: events.endIndex, by: 1_000) {
+            let end = min(start + 1_000, events.endIndex)
+            _ = try log.append(events[start..<end].enumerated().map { AppendInput(event: $1, line: start + $0 + 1) })
+        }
     }
 
     /// `state --at N` equals folding the first N events, with or without checkpoints.
@@ -53,5 +59,65 @@ import ReconCore
         let late = try store.projection(account: "late", at: 3_001)
         #expect(late.local.balances["USDT"]?.amount == 5)
         #expect(try store.projection(account: "late", at: 3_000).lastSeq == 0)
+    }
+
+    /// Settled fills go into the group where they settled and no other: the
+    /// deltas add up to the whole set, so the table grows with the log rather
+    /// than with the log times the number of groups.
+    @Test func settledFillsAreStoredOnceInTheGroupWhereTheySettled() throws {
+        let dir = TempFolder()
+        let (log, all) = try makeLog(dir, events: 6_000, accounts: 2, appended: 3_000)
+        #expect(try CheckpointStore(log: log, interval: 500).catchUp() == 6)
+        // The rest later, checkpointed by another store (as by another process):
+        // it picks up the deltas where the first left off.
+        try append(all[3_000...], to: log)
+        let store = CheckpointStore(log: log, interval: 500)
+        #expect(try store.catchUp() == 6)
+        var expected = AccountProjection(account: "acct1")
+        for (i, e) in all.enumerated() where e.account == "acct1" { expected.apply(e, seq: UInt64(i + 1)) }
+        let sizes = try store.settledDeltaSizes(account: "acct1")
+        #expect(sizes.map(\.group) == (1...12).map { UInt64($0 * 500) })
+        #expect(expected.local.settledFills.count > 100, "the log settles fills, so the test means something")
+        #expect(sizes.map(\.fills).reduce(0, +) == expected.local.settledFills.count)
+        #expect(sizes.allSatisfy { $0.fills <= 500 }, "a group stores at most what settled in its own interval")
+        #expect(try store.projection(account: "acct1", at: 6_000) == expected)
+    }
+
+    /// A settled-fills delta that is missing makes every later group of that
+    /// account untrusted: answers fall back to the log and stay right.
+    @Test func aMissingSettledDeltaFallsBackToTheLog() throws {
+        let dir = TempFolder()
+        let (log, all) = try makeLog(dir, events: 6_000, accounts: 2)
+        let store = CheckpointStore(log: log, interval: 500)
+        #expect(try store.catchUp() == 12)
+        let removed = try log.removeDerived(log.checkpoints, key: CheckpointStore.settledKey(seq: 2_500, account: "acct2"))
+        #expect(removed)
+        for seq: UInt64 in [2_400, 2_600, 5_999] {
+            var expected = AccountProjection(account: "acct2")
+            for (i, e) in all.prefix(Int(seq)).enumerated() where e.account == "acct2" { expected.apply(e, seq: UInt64(i + 1)) }
+            #expect(try store.projection(account: "acct2", at: seq) == expected, "at \(seq)")
+        }
+        #expect(try store.nearest(account: "acct2", atOrBefore: 2_600).seq == 0, "the group at 2500 and later are not used")
+        #expect(try store.nearest(account: "acct2", atOrBefore: 2_400).seq == 2_000)
+        #expect(try store.nearest(account: "acct1", atOrBefore: 2_600).seq == 2_500, "the other account is unaffected")
+    }
+
+    /// Groups written by an earlier release are rewritten by the next catch-up,
+    /// even when the log has not grown: otherwise every as-of read would replay
+    /// the log from the start until enough new events arrived.
+    @Test func groupsOfAnOlderLayoutAreRewrittenWhenNothingIsNew() throws {
+        let dir = TempFolder()
+        let (log, _) = try makeLog(dir, events: 2_000, accounts: 1)
+        let store = CheckpointStore(log: log, interval: 1_000)
+        #expect(try store.catchUp() == 2)
+        #expect(try store.catchUp() == 0)
+        // The newest group as an earlier layout would have left it.
+        let key = CheckpointStore.key(seq: 2_000, account: "acct1")
+        try log.writeDerived(into: log.checkpoints, [(key, [AccountProjection.checkpointVersion - 1, 0, 0])])
+        #expect(try !store.latestGroupHasCurrentLayout())
+        #expect(try store.nearest(account: "acct1", atOrBefore: 2_000).seq == 0)
+        #expect(try store.catchUp() == 2)
+        #expect(try store.latestGroupHasCurrentLayout())
+        #expect(try store.nearest(account: "acct1", atOrBefore: 2_000).seq == 2_000)
     }
 }

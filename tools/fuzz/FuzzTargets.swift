@@ -3,7 +3,9 @@
 //
 // One binary, three targets, chosen by RECON_FUZZ_TARGET:
 //   ndjson  NDJSON / JSON-array event decoding (`recon append`, the HTTP ingest body)
-//   codec   the binary event codec and the checkpoint codec (bytes read back from LMDB)
+//   codec   the binary event codec, the checkpoint codec and settled-fill deltas
+//           (bytes read back from LMDB; first byte even: an event; odd: a checkpoint,
+//           or a delta when its bit 1 is set)
 //   config  the configuration parser
 // Each also checks a round trip: what decodes must encode and decode to the same
 // value, so the fuzzer finds wrong answers as well as crashes.
@@ -75,11 +77,19 @@ func fuzzCodec(_ bytes: UnsafeRawBufferPointer) {
             return try? EventCodec.decode(&again)
         }
         precondition(back == event, "re-encoded event decodes differently")
-    } else {
+    } else if selector & 2 == 0 {
         guard let projection = try? AccountProjection.decode(rest) else { return }
         let encoded = projection.encoded()
         let back = encoded.withUnsafeBytes { try? AccountProjection.decode($0) }
         precondition(back == projection, "re-encoded checkpoint decodes differently")
+    } else {
+        // A checkpoint group's settled-fills delta.
+        var settled = SettledFills()
+        guard let total = try? settled.merge(delta: rest) else { return }
+        let encoded = settled.encodedDelta(since: 0)
+        var back = SettledFills()
+        let backTotal = encoded.withUnsafeBytes { try? back.merge(delta: $0) }
+        precondition(back == settled && backTotal == settled.count, "re-encoded settled fills decode differently (stored total \(total))")
     }
 }
 
@@ -161,7 +171,8 @@ func writeSeeds(into root: String, fixtures: String) {
     for (name, projection) in projections.sorted(by: { $0.key < $1.key }).prefix(20) {
         let safe = String(name.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) })
         writeFile("\(root)/codec/checkpoint-\(safe)-\(projection.lastSeq).bin", [1] + projection.encoded())
-        count += 1
+        writeFile("\(root)/codec/settled-\(safe)-\(projection.lastSeq).bin", [3] + projection.local.settledFills.encodedDelta(since: 0))
+        count += 2
     }
     print("wrote \(count) seeds into \(root)")
 }
