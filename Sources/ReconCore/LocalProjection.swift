@@ -574,6 +574,19 @@ public struct SettledFills: Sendable, Equatable {
         }
 
         static func < (a: Key, b: Key) -> Bool { (a.high, a.low) < (b.high, b.low) }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(low)
+        }
+
+        /// The key is already a hash of the id, so the table uses it as it is,
+        /// mixed with the table's seed, instead of running SipHash on it: setting
+        /// up SipHash was a third of restoring 300,000 settled fills for an as-of
+        /// read. (A crafted id that collides with another on 64 bits of FNV-1a
+        /// costs a probe, never a wrong answer: keys compare on all 128 bits.)
+        func _rawHashValue(seed: Int) -> Int {
+            Int(truncatingIfNeeded: (low ^ UInt64(truncatingIfNeeded: seed)) &* 0x9E37_79B9_7F4A_7C15)
+        }
     }
 
     private(set) var entries: [Key: FillDigest] = [:]
@@ -601,7 +614,7 @@ public struct SettledFills: Sendable, Equatable {
         added.append(key)
     }
 
-    mutating func reserve(_ count: Int) {
+    public mutating func reserve(_ count: Int) {
         entries.reserveCapacity(count)
         added.reserveCapacity(count)
     }

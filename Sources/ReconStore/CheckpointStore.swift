@@ -128,6 +128,19 @@ public final class CheckpointStore: @unchecked Sendable {
         defer { mdb_cursor_close(c) }
         let wanted = Array(projection.account.utf8)
         var settled = SettledFills()
+        // The delta at `groupSeq` starts with the size of the whole set: reserve it
+        // once rather than let the table grow (and rehash) through every delta.
+        var lastKey = Self.settledKey(seq: groupSeq, account: projection.account)
+        var lk = MDB_val(), lv = MDB_val()
+        let found: Int32 = lastKey.withUnsafeMutableBytes { raw in
+            lk = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
+            return mdb_get(reader.txn, log.checkpoints, &lk, &lv)
+        }
+        if found == 0 {
+            var r = ByteReader(UnsafeRawBufferPointer(start: lv.mv_data, count: lv.mv_size))
+            // At most one fill per event, so a damaged size cannot reserve more than that.
+            if let total = try? r.nonNegativeInt(), total <= groupSeq { settled.reserve(total) }
+        }
         var expected: Int?
         var k = MDB_val(), v = MDB_val()
         var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
