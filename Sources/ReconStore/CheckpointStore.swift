@@ -36,6 +36,15 @@ public final class CheckpointStore: @unchecked Sendable {
         seq.bigEndianBytes + Array(account.utf8)
     }
 
+    /// Moves the cursor to the first key of group `seq` or the first after it.
+    static func seek(_ cursor: OpaquePointer, to seq: UInt64, _ k: inout MDB_val, _ v: inout MDB_val) -> Int32 {
+        var start = seq.bigEndianBytes
+        return start.withUnsafeMutableBytes { raw in
+            k = MDB_val(mv_size: 8, mv_data: raw.baseAddress)
+            return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+        }
+    }
+
     /// Marks a key as a settled-fills delta; never a byte of UTF-8 text.
     static let settledMarker: UInt8 = 0xFF
 
@@ -65,12 +74,8 @@ public final class CheckpointStore: @unchecked Sendable {
         return try log.read { reader in
             let c = try reader.openCursor(log.checkpoints)
             defer { mdb_cursor_close(c) }
-            var start = seq.bigEndianBytes
             var k = MDB_val(), v = MDB_val()
-            var code: Int32 = start.withUnsafeMutableBytes { raw in
-                k = MDB_val(mv_size: 8, mv_data: raw.baseAddress)
-                return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
-            }
+            var code = Self.seek(c, to: seq, &k, &v)
             code = code == 0 ? mdb_cursor_get(c, &k, &v, MDB_NEXT) : code
             guard code == 0, k.mv_size > 8 else { return true }
             let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
@@ -87,12 +92,8 @@ public final class CheckpointStore: @unchecked Sendable {
             let c = try reader.openCursor(log.checkpoints)
             defer { mdb_cursor_close(c) }
             let wanted = Array(account.utf8)
-            var start = (seq &+ 1).bigEndianBytes
             var k = MDB_val(), v = MDB_val()
-            var code: Int32 = start.withUnsafeMutableBytes { raw in
-                k = MDB_val(mv_size: 8, mv_data: raw.baseAddress)
-                return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
-            }
+            var code = Self.seek(c, to: seq &+ 1, &k, &v)
             // Step back from the first key past `seq`.
             code = code == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST)
             while code == 0 {
@@ -230,12 +231,8 @@ public final class CheckpointStore: @unchecked Sendable {
         try log.read { reader in
             let c = try reader.openCursor(log.checkpoints)
             defer { mdb_cursor_close(c) }
-            var start = seq.bigEndianBytes
             var k = MDB_val(), v = MDB_val()
-            var code: Int32 = start.withUnsafeMutableBytes { raw in
-                k = MDB_val(mv_size: 8, mv_data: raw.baseAddress)
-                return mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)
-            }
+            var code = Self.seek(c, to: seq, &k, &v)
             while code == 0 {
                 let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
                 guard UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])) == seq else { break }
