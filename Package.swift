@@ -53,13 +53,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What several test targets share: temporary folders, the built binary.
+        .target(name: "ReconTestSupport", path: "Tests/ReconTestSupport"),
         .testTarget(name: "ReconCoreTests", dependencies: ["ReconCore"]),
-        .testTarget(name: "ReconStoreTests", dependencies: ["ReconStore", "ReconCore"]),
-        .testTarget(name: "ReconCLITests", dependencies: ["recon", "ReconCore", "ReconStore"]),
+        .testTarget(name: "ReconStoreTests", dependencies: ["ReconStore", "ReconCore", "ReconTestSupport"]),
+        .testTarget(name: "ReconCLITests", dependencies: ["recon", "ReconCore", "ReconStore", "ReconTestSupport"]),
         .testTarget(
             name: "ReconServiceTests",
             dependencies: [
-                "ReconService", "ReconStore", "ReconCore",
+                "ReconService", "ReconStore", "ReconCore", "ReconTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

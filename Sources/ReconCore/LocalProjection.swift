@@ -609,8 +609,11 @@ public struct SettledFills: Sendable, Equatable {
     }
 
     mutating func insert(key: Key, digest: FillDigest) {
-        guard entries.index(forKey: key) == nil else { return }
-        entries[key] = digest
+        // One lookup on the common path (a new key); a repeat puts the first back.
+        if let first = entries.updateValue(digest, forKey: key) {
+            entries[key] = first
+            return
+        }
         added.append(key)
     }
 

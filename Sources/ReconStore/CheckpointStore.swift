@@ -67,11 +67,10 @@ public final class CheckpointStore: @unchecked Sendable {
         }
     }
 
-    /// Whether the newest group's first account entry starts with this release's
+    /// Whether the first account entry of group `seq` starts with this release's
     /// layout version (a group with no account entry counts as current).
-    func latestGroupHasCurrentLayout() throws -> Bool {
-        let seq = try latestGroupSeq()
-        return try log.read { reader in
+    func groupHasCurrentLayout(_ seq: UInt64) throws -> Bool {
+        try log.read { reader in
             let c = try reader.openCursor(log.checkpoints)
             defer { mdb_cursor_close(c) }
             var k = MDB_val(), v = MDB_val()
@@ -191,7 +190,7 @@ public final class CheckpointStore: @unchecked Sendable {
         var groupSeq = try latestGroupSeq()
         // Groups of an older layout (written by an earlier release) would make every
         // as-of read replay from the start, so they go even when nothing is new.
-        if groupSeq > 0, try !latestGroupHasCurrentLayout() {
+        if groupSeq > 0, try !groupHasCurrentLayout(groupSeq) {
             try deleteAll()
             groupSeq = 0
         }
@@ -325,57 +324,42 @@ extension LogReader {
 }
 
 extension EventLog {
-    /// Writes derived entries (checkpoints) in one short transaction, growing the
-    /// map if needed.
-    func writeDerived(into dbi: MDB_dbi, _ entries: [([UInt8], [UInt8])]) throws {
+    /// Runs `body` in one short write transaction on derived data and commits,
+    /// growing the map when it is full (freeing pages needs room too: the free
+    /// list is written) and adopting a resize made by another process.
+    private func writingDerived<R>(_ body: (borrowing LMDBTransaction) throws -> R) throws -> R {
         while true {
             do {
-                try env.resizeLock.withReadLock { () throws -> Void in
+                return try env.resizeLock.withReadLock { () throws -> R in
                     let txn = try LMDBTransaction(env, readOnly: false)
-                    for (key, value) in entries {
-                        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try txn.put(dbi, key: k, value: v, flags: 0) } }
-                    }
+                    let result = try body(txn)
                     try txn.commit()
+                    return result
                 }
-                return
             } catch let error as LMDBError where error.code == MDB_MAP_FULL {
                 try env.grow()
             } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
                 try adoptResize()
+            }
+        }
+    }
+
+    /// Writes derived entries (checkpoints) in one transaction.
+    func writeDerived(into dbi: MDB_dbi, _ entries: [([UInt8], [UInt8])]) throws {
+        try writingDerived { txn in
+            for (key, value) in entries {
+                try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try txn.put(dbi, key: k, value: v, flags: 0) } }
             }
         }
     }
 
     /// Removes one derived entry (tests damage checkpoints with it); false if absent.
     func removeDerived(_ dbi: MDB_dbi, key: [UInt8]) throws -> Bool {
-        try env.resizeLock.withReadLock { () throws -> Bool in
-            // The transaction is noncopyable, so no closure may capture it: copy the key out.
-            let k = UnsafeMutableRawBufferPointer.allocate(byteCount: key.count, alignment: 1)
-            defer { k.deallocate() }
-            k.copyBytes(from: key)
-            let txn = try LMDBTransaction(env, readOnly: false)
-            let removed = try txn.delete(dbi, key: UnsafeRawBufferPointer(k))
-            try txn.commit()
-            return removed
-        }
+        try writingDerived { txn in try key.withUnsafeBytes { k in try txn.delete(dbi, key: k) } }
     }
 
     func clearDerived(_ dbi: MDB_dbi) throws {
-        while true {
-            do {
-                try env.resizeLock.withReadLock { () throws -> Void in
-                    let txn = try LMDBTransaction(env, readOnly: false)
-                    try txn.drop(dbi)
-                    try txn.commit()
-                }
-                return
-            } catch let error as LMDBError where error.code == MDB_MAP_FULL {
-                // Freeing pages writes the free list, which needs room of its own.
-                try env.grow()
-            } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
-                try adoptResize()
-            }
-        }
+        try writingDerived { txn in try txn.drop(dbi) }
     }
 }
 

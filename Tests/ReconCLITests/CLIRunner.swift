@@ -1,4 +1,5 @@
 import Foundation
+import ReconTestSupport
 
 /// Runs the built `recon` binary, as a user would.
 struct CLIRunner {
@@ -8,16 +9,7 @@ struct CLIRunner {
         var stderr: String
     }
 
-    /// The binary sits next to the test bundle in the build products folder.
-    static let binary: String = {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = url.appendingPathComponent("recon").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            url = url.deletingLastPathComponent()
-        }
-        return ".build/debug/recon"
-    }()
+    static var binary: String { reconBinary }
 
     /// Runs to completion. Output goes through files, so no pipe can fill up and
     /// block the child however much it prints.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ReconCore
+import ReconTestSupport
 
 /// Damaged data files, read by real processes (a damaged B-tree page may crash
 /// the reader inside liblmdb; that must stay loud and never turn into wrong data).

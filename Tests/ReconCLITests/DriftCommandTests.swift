@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ReconTestSupport
 
 /// Faults injected by `recon generate` are found by `recon drift` where `generate` said.
 @Suite struct DriftCommandTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ReconTestSupport
 
 /// End-to-end: the built binary, a real data folder, real files.
 @Suite struct LogCommandTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ReconTestSupport
 
 /// `recon correct`, `whatif`, `positions`, `status`, `exposure`: the operator's tools.
 @Suite struct OperatorCommandTests {

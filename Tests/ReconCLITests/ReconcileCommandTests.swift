@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ReconTestSupport
 
 /// Fixture checks, reconcile and state, end to end through the binary.
 @Suite struct ReconcileCommandTests {

@@ -5,6 +5,7 @@ import ReconCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import ReconTestSupport
 
 /// Faults at the edges of the store, with real LMDB files and real processes:
 /// each must end in a clear error and leave the log as it was.

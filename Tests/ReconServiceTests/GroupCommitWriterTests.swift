@@ -4,6 +4,7 @@ import ReconService
 import ReconStore
 import Synchronization
 import Testing
+import ReconTestSupport
 
 /// The writer in process, against a real (durable) log.
 struct GroupCommitWriterTests {

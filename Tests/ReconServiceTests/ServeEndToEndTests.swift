@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ReconTestSupport
 
 /// The live service as a bot and an operator see it: a real `recon serve`
 /// process, a real `redis-server`, a local webhook receiver.

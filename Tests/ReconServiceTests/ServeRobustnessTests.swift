@@ -4,6 +4,7 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+import ReconTestSupport
 
 /// What a bad day looks like: a killed server, bad clients.
 @Suite(.serialized)

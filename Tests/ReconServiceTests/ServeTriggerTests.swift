@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ReconTestSupport
 
 /// When runs happen: after fills (debounced), periodically, at startup, on demand.
 @Suite(.serialized)

@@ -2,17 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// The built `recon` binary, next to the test bundle in the build products.
-let reconBinary: String = {
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = url.appendingPathComponent("recon").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        url = url.deletingLastPathComponent()
-    }
-    return ".build/debug/recon"
-}()
+import ReconTestSupport
 
 /// A child process whose output goes to files (no pipe can fill and block it).
 final class ChildProcess: @unchecked Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ReconCore
 @testable import ReconStore
+import ReconTestSupport
 
 @Suite struct EventLogTests {
     func transfer(_ id: String, amount: ExactDecimal = 1, ts: Int64 = 1_000) -> Event {

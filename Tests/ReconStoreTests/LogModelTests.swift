@@ -1,6 +1,7 @@
 import Testing
 import ReconCore
 @testable import ReconStore
+import ReconTestSupport
 
 /// Model-based test: random interleavings of appends (new events, identical
 /// re-sends, conflicting ids, imported ingest times, some going back), checkpoints,

@@ -1,6 +1,7 @@
 import Testing
 import ReconCore
 @testable import ReconStore
+import ReconTestSupport
 
 /// Limits of the store in one process: each ends in a clear error and leaves the
 /// log as it was.

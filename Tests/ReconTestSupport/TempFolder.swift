@@ -1,10 +1,10 @@
-import Foundation
+public import Foundation
 
 /// A fresh folder under /tmp, removed when the value goes away.
-final class TempFolder {
-    let path: String
+public final class TempFolder {
+    public let path: String
 
-    init(_ label: String = "recon-test") {
+    public init(_ label: String = "recon-test") {
         path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
