@@ -61,19 +61,7 @@ public struct Report: Sendable {
         w.key("remote_as_of_ms")
         if let ms = findings.remoteAsOfMs { w.int(ms) } else { w.null() }
         w.key("context")
-        w.objectValue { w in
-            let c = point.context
-            w.field("trigger", c.trigger.rawValue)
-            if let seq = c.seq {
-                w.key("seq")
-                w.uint(seq)
-            }
-            if let id = c.id { w.field("id", id) }
-            if let v = c.orderId { w.field("order_id", v) }
-            if let v = c.fillId { w.field("fill_id", v) }
-            if let v = c.symbol { w.field("symbol", v) }
-            if let v = c.requestedBy { w.field("requested_by", v) }
-        }
+        point.context.writeJSON(into: &w)
         w.field("status", statusText)
         w.key("is_clean")
         w.bool(isClean)
@@ -197,6 +185,24 @@ extension JSONValue {
             var w = JSONWriter()
             w.value(self)
             return w.text
+        }
+    }
+}
+
+extension RunContext {
+    /// The report's `context` object: what triggered the run.
+    public func writeJSON(into w: inout JSONWriter) {
+        w.objectValue { w in
+            w.field("trigger", trigger.rawValue)
+            if let seq {
+                w.key("seq")
+                w.uint(seq)
+            }
+            if let id { w.field("id", id) }
+            if let orderId { w.field("order_id", orderId) }
+            if let fillId { w.field("fill_id", fillId) }
+            if let symbol { w.field("symbol", symbol) }
+            if let requestedBy { w.field("requested_by", requestedBy) }
         }
     }
 }

@@ -12,7 +12,6 @@ public import ReconCore
 public enum AlertPayloads {
     /// `reconciliation:result`: one per run.
     public static func result(_ report: Report) -> [UInt8] {
-        let full = parsedReport(report)
         var w = JSONWriter()
         w.beginObject()
         w.field("run_id", report.runId)
@@ -37,7 +36,7 @@ public enum AlertPayloads {
         w.key("duration_ms")
         w.int(report.durationMs)
         w.key("context")
-        w.value(full?["context"] ?? .null)
+        report.point.context.writeJSON(into: &w)
         w.field("config_hash", report.configHash)
         w.endObject()
         return w.bytes
@@ -93,11 +92,6 @@ public enum AlertPayloads {
         var w = JSONWriter()
         w.value(value)
         return w.text
-    }
-
-    static func parsedReport(_ report: Report) -> JSONObject? {
-        guard case .object(let o)? = try? JSONReader.parse(String(decoding: report.json(), as: UTF8.self)) else { return nil }
-        return o
     }
 
     /// `2026-11-25T08:38:07.123Z`.
