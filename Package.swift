@@ -25,10 +25,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "CCRC32C"),
         .target(name: "ReconCore"),
         .target(
             name: "ReconStore",
-            dependencies: ["CLMDB", "ReconCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CLMDB", "CCRC32C", "ReconCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "ReconService",
@@ -70,7 +71,8 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system {
+// Swift targets only (the C ones, CLMDB and CCRC32C, take no Swift settings).
+for target in package.targets where target.type != .system && target.name != "CCRC32C" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -200,10 +200,24 @@ struct FieldReader {
         EventInputError(line: line, field: key.map(fieldPath) ?? (path.isEmpty ? nil : path), reason: reason)
     }
 
+    /// Where the search for the next field starts: just after the last one found.
+    private var cursor = 0
+
+    /// Finds a field, searching from the one after the last found and wrapping.
+    /// Decoders read fields in the order writers write them, so the first key
+    /// compared is almost always the one asked for: an equal comparison is cheap,
+    /// an unequal one is not, and a scan from the top made a read quadratic.
     private mutating func take(_ key: String) -> JSONValue? {
-        for (index, entry) in object.entries.enumerated() where entry.key == key {
-            if index < 64 { consumedMask |= 1 << UInt64(index) }
-            return entry.value
+        let entries = object.entries
+        let count = entries.count
+        var index = cursor < count ? cursor : 0
+        for _ in 0..<count {
+            if entries[index].key == key {
+                if index < 64 { consumedMask |= 1 << UInt64(index) }
+                cursor = index + 1
+                return entries[index].value
+            }
+            index = index + 1 == count ? 0 : index + 1
         }
         return nil
     }
@@ -237,11 +251,16 @@ struct FieldReader {
     }
 
     private func checkName(_ s: String, _ key: String) throws(EventInputError) {
-        if s.isEmpty { throw error(key, "must not be empty") }
-        if s.utf8.count > EventLimits.maxNameLength * 4 || s.count > EventLimits.maxNameLength {
+        let bytes = s.utf8.count
+        if bytes == 0 { throw error(key, "must not be empty") }
+        // Counting characters walks grapheme clusters; a name of at most that many
+        // bytes has at most that many characters, so only longer ones are counted.
+        if bytes > EventLimits.maxNameLength && (bytes > EventLimits.maxNameLength * 4 || s.count > EventLimits.maxNameLength) {
             throw error(key, "longer than \(EventLimits.maxNameLength) characters")
         }
-        if s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { throw error(key, "contains a control character") }
+        var copy = s
+        let hasControl = copy.withUTF8 { utf8 in utf8.contains { $0 < 0x20 || $0 == 0x7F } }
+        if hasControl { throw error(key, "contains a control character") }
     }
 
     mutating func optionalName(_ key: String) throws(EventInputError) -> String? {

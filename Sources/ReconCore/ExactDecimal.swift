@@ -319,15 +319,24 @@ extension ExactDecimal: CustomStringConvertible, LosslessStringConvertible {
         var lastFrac = fracEnd
         while lastFrac > fracStart && bytes[lastFrac - 1] == UInt8(ascii: "0") { lastFrac -= 1 }
         var scale = (lastFrac - fracStart) - exponent
+        // The first 18 digits go into a UInt64 (prices and sizes rarely have
+        // more); 128-bit arithmetic per digit was most of this function's time.
+        var small: UInt64 = 0
         var significand: Int128 = 0
         var digitCount = 0
         func push(_ byte: UInt8) {
             if digitCount == 0 && byte == 48 { return }
             digitCount += 1
-            if digitCount <= 38 { significand = significand * 10 + Int128(byte - 48) }
+            if digitCount <= 18 {
+                small = small &* 10 &+ UInt64(byte - 48)
+            } else if digitCount <= 38 {
+                if digitCount == 19 { significand = Int128(small) }
+                significand = significand * 10 + Int128(byte - 48)
+            }
         }
         for k in intStart..<intEnd { push(bytes[k]) }
         for k in fracStart..<lastFrac { push(bytes[k]) }
+        if digitCount <= 18 { significand = Int128(small) }
         if significand == 0 { return .zero }
         // Integer digits in the value: digitCount - scale.
         if digitCount > 38 { throw scale > maxInputScale ? .tooPrecise : .tooLarge }
@@ -338,8 +347,9 @@ extension ExactDecimal: CustomStringConvertible, LosslessStringConvertible {
             digitCount += 1
             scale += 1
         }
-        // Drop trailing zeros of an integer significand with a positive scale (from e.g. 1500e-2).
-        while scale > 0 && significand % 10 == 0 {
+        // Drop trailing zeros of an integer significand with a positive scale (from
+        // e.g. 1500e-2). Without an exponent the last digit kept is not a zero.
+        while exponent != 0 && scale > 0 && significand % 10 == 0 {
             significand /= 10
             scale -= 1
             digitCount -= 1

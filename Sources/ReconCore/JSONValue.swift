@@ -57,6 +57,11 @@ public struct JSONReader {
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// A fingerprint of each key of the objects being parsed (a stack: a nested
+    /// object's keys go on top and come off when it ends). A new key is compared
+    /// in full only with keys of the same fingerprint, so the check for a repeated
+    /// field no longer compares every pair of keys as strings.
+    private var keyPrints: [UInt64] = []
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -149,7 +154,8 @@ public struct JSONReader {
         index += 1  // opening quote
         let start = index
         var high: UInt8 = 0
-        // Fast path: no escapes.
+        // Fast path: no escapes. Whole words of plain ASCII first, then bytes.
+        index = ByteScan.skipPlainText(bytes, from: index)
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
@@ -270,14 +276,19 @@ public struct JSONReader {
             index += 1
             return object
         }
+        let printsBase = keyPrints.count
+        defer { keyPrints.removeSubrange(printsBase...) }
         while true {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a field name") }
             let keyOffset = index
             let key = try parseString()
-            if object[key] != nil {
+            var keyBytes = key
+            let print = keyBytes.withUTF8 { FNV1a64.hash(UnsafeRawBufferPointer($0)) }
+            for k in printsBase..<keyPrints.count where keyPrints[k] == print && object.entries[k - printsBase].key == key {
                 throw JSONSyntaxError(offset: keyOffset, message: "field \"\(key)\" appears twice")
             }
+            keyPrints.append(print)
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after field name") }
             index += 1

@@ -24,9 +24,7 @@ public enum NDJSON {
         var line = firstLine
         let count = buffer.count
         while start < count {
-            var end = start
-            // memchr-like scan; the compiler vectorises this loop well enough.
-            while end < count && buffer[end] != 0x0A { end += 1 }
+            let end = ByteScan.firstIndex(of: 0x0A, in: buffer, from: start)
             var lineEnd = end
             if lineEnd > start && buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             if lineEnd - start > maxLineBytes {

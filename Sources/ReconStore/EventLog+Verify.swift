@@ -61,12 +61,12 @@ extension EventLog {
                 }
                 lastIngest = header.ingestMs
                 let content = UnsafeRawBufferPointer(rebasing: bytes[header.contentOffset...])
-                chain = ContentChain.next(chain, content: content)
+                let bodyHash: UInt64
+                (chain, bodyHash) = ContentChain.nextWithBodyHash(chain, content: content)
                 if chain != header.chain {
                     fault("seq \(seq): content chain mismatch (a record at or before it was altered)")
                     chain = header.chain
                 }
-                let bodyHash = FNV1a64.hash(content)
                 let indexed: (seq: UInt64, hash: UInt64)?
                 do {
                     indexed = try reader.indexEntry(id: logged.event.id)

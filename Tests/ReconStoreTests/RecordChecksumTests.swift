@@ -1,0 +1,29 @@
+import Testing
+import ReconCore
+@testable import ReconStore
+
+/// The CPU's CRC-32C must give the software table's value on every input, or a
+/// log written on one machine would fail its checks on another.
+@Suite struct RecordChecksumTests {
+    @Test func theCheckValueIsTheStandardOne() {
+        let text = Array("123456789".utf8)
+        #expect(text.withUnsafeBytes { CRC32C.checksum($0) } == 0xE306_9283)
+        #expect(text.withUnsafeBytes { RecordChecksum.crc32c($0) } == 0xE306_9283)
+    }
+
+    /// Every length from 0 to 300 (all tails after the 8-byte steps) at every
+    /// offset from 0 to 7 (unaligned starts), over random bytes.
+    @Test func hardwareAndSoftwareAgreeOnEveryLengthAndAlignment() throws {
+        try #require(RecordChecksum.usesHardware, "this CPU has no SSE4.2; the software table is the only path")
+        var random = SeededRandom(seed: 11)
+        let bytes = (0..<320).map { _ in UInt8.random(in: 0...255, using: &random) }
+        bytes.withUnsafeBytes { all in
+            for offset in 0..<8 {
+                for length in 0...300 {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[offset..<offset + length])
+                    #expect(RecordChecksum.hardware(slice) == CRC32C.checksum(slice), "offset \(offset), length \(length)")
+                }
+            }
+        }
+    }
+}
