@@ -105,7 +105,7 @@ import ReconTestSupport
         #expect(try CLIRunner.run(["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint.path], executable: "/bin/mount").status == 0)
         defer { _ = try? CLIRunner.run([mountPoint.path], executable: "/bin/umount") }
         let filler = mountPoint.path + "/filler"
-        FileManager.default.createFile(atPath: filler, contents: Data(count: 400 * 1024))
+        #expect(FileManager.default.createFile(atPath: filler, contents: Data(count: 400 * 1024)))
         var options = EventLogOptions()
         options.mapSizeBytes = 8 << 20
         let log = try EventLog(directory: mountPoint.path + "/log", options: options)
