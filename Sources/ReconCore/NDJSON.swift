@@ -39,6 +39,26 @@ public enum NDJSON {
         }
     }
 
+    /// How many line ends (`\n`) the bytes hold.
+    public static func newlineCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let buffer = bytes.bindMemory(to: UInt8.self)
+        var count = 0
+        var index = ByteScan.firstIndex(of: 0x0A, in: buffer, from: 0)
+        while index < buffer.count {
+            count += 1
+            index = ByteScan.firstIndex(of: 0x0A, in: buffer, from: index + 1)
+        }
+        return count
+    }
+
+    /// Where the line after the one holding `offset` starts (just past its
+    /// `\n`), or the end of the bytes.
+    public static func nextLineStart(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Int {
+        let buffer = bytes.bindMemory(to: UInt8.self)
+        let end = ByteScan.firstIndex(of: 0x0A, in: buffer, from: offset)
+        return end < buffer.count ? end + 1 : buffer.count
+    }
+
     /// Decodes a body that is either a JSON array of events or NDJSON.
     public static func decodeBatch(_ bytes: UnsafeRawBufferPointer, maxLineBytes: Int = defaultMaxLineBytes) throws(EventInputError) -> [DecodedEvent] {
         let buffer = bytes.bindMemory(to: UInt8.self)

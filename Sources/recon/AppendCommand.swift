@@ -29,8 +29,12 @@ struct AppendCommand: ParsableCommand {
     @Option(help: "Longest accepted line, in bytes.")
     var maxLineBytes = NDJSON.defaultMaxLineBytes
 
+    @Option(help: ArgumentHelp("Threads that decode the input (default: one per core; inputs under 1 MB use one).", valueName: "N"))
+    var decodeThreads = ParallelNDJSON.defaultThreads
+
     func validate() throws {
         guard batchSize > 0 && batchSize <= 1_000_000 else { throw ValidationError("--batch-size must be 1...1000000") }
+        guard decodeThreads >= 1 && decodeThreads <= 256 else { throw ValidationError("--decode-threads must be 1...256") }
         guard maxLineBytes > 0 else { throw ValidationError("--max-line-bytes must be positive") }
     }
 
@@ -39,7 +43,7 @@ struct AppendCommand: ParsableCommand {
         let decoded: [DecodedEvent]
         do {
             decoded = try bytes.withUnsafeBytes { raw in
-                try NDJSON.decode(raw, maxLineBytes: maxLineBytes)
+                try ParallelNDJSON.decode(raw, maxLineBytes: maxLineBytes, threads: decodeThreads)
             }
         } catch let error as EventInputError {
             Console.error("error: \(file == "-" ? "stdin" : file): \(error)")

@@ -45,6 +45,7 @@ struct BenchAppendCommand: ParsableCommand {
         let decodeSeconds = monotonicSeconds() - decodeStart
         print(row("json decode only", decoded.count, decodeSeconds, baseline: nil))
 
+        var rawAtLargestBatch = 0.0
         for batch in [1, 100, 10_000] {
             let count = batch == 1 ? min(singleEvents, events) : events
             let slice = Array(all.prefix(count))
@@ -80,11 +81,31 @@ struct BenchAppendCommand: ParsableCommand {
             if !pending.isEmpty { _ = try importLog.append(pending) }
             let imported = monotonicSeconds() - importStart
 
+            rawAtLargestBatch = raw
             print("batch \(batch):")
             print(row("  raw LMDB MDB_APPEND (baseline)", count, raw, baseline: raw))
             print(row("  engine append", count, engine, baseline: raw))
             print(row("  NDJSON import end to end", count, imported, baseline: raw))
         }
+
+        // What `recon append FILE` does: decode the whole input on every core,
+        // check its ids against the log, then append it in batches of 10,000.
+        removeTree(scratch)
+        let threads = ParallelNDJSON.defaultThreads
+        let appendLog = try EventLog(directory: scratch + "/append")
+        let appendStart = monotonicSeconds()
+        let parsed = try ndjson.withUnsafeBytes { try ParallelNDJSON.decode($0, maxLineBytes: NDJSON.defaultMaxLineBytes, threads: threads) }
+        let appendInputs = parsed.map { AppendInput(event: $0.event, ingestMs: $0.ingestMs, line: $0.line) }
+        try appendLog.precheck(appendInputs)
+        var next = 0
+        while next < appendInputs.count {
+            let end = min(next + 10_000, appendInputs.count)
+            _ = try appendLog.append(Array(appendInputs[next..<end]))
+            next = end
+        }
+        let appendSeconds = monotonicSeconds() - appendStart
+        print("recon append FILE (decode on \(threads) threads, id check, batches of 10000):")
+        print(row("  NDJSON import end to end", parsed.count, appendSeconds, baseline: rawAtLargestBatch))
         removeTree(scratch)
     }
 

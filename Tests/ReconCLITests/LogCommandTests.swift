@@ -27,6 +27,39 @@ import ReconTestSupport
         #expect(exportA.stdout.split(separator: "\n").count == 3000)
     }
 
+    /// A 4.5 MB input decoded on 1, 2 and 4 threads: the same log, and a bad line
+    /// (after blank lines and with CRLF ends) named by the same line number.
+    @Test func decodingOnSeveralThreadsGivesTheSameLogAndTheSameFirstError() throws {
+        let dir = TempFolder("recon-cli")
+        let generated = try CLIRunner.run(["generate", "--events", "10000", "--seed", "4"])
+        var lines = generated.stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        #expect(lines.count == 10_000 && generated.stdout.utf8.count > 2 << 20, "the input must be large enough to be split")
+        let good = dir.path + "/good.ndjson"
+        try lines.joined(separator: "\n").write(toFile: good, atomically: true, encoding: .utf8)
+        var exports: [String] = []
+        for threads in ["1", "2", "4"] {
+            let data = dir.path + "/log" + threads
+            let result = try CLIRunner.run(["append", "--data", data, "--decode-threads", threads, good])
+            #expect(result.stdout.contains(#""appended":10000,"duplicates":0"#), "\(threads) threads: \(result.stderr)")
+            let export = try CLIRunner.run(["events", "--data", data]).stdout
+            // ingest_ms is the clock's; everything else must match.
+            exports.append(export.replacing(/"ingest_ms":\d+/, with: ""))
+        }
+        #expect(exports.count == 3 && exports[0] == exports[1] && exports[0] == exports[2] && !exports[0].isEmpty)
+
+        lines[8_000] = lines[8_000].replacing(#""account":"#, with: #""acount":"#, maxReplacements: 1)
+        lines[9_000] = "{not json"
+        lines.insert("", at: 10)
+        lines.insert("  ", at: 5_000)
+        let bad = dir.path + "/bad.ndjson"
+        try lines.joined(separator: "\r\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        for threads in ["1", "2", "4"] {
+            let result = try CLIRunner.run(["append", "--data", dir.path + "/bad" + threads, "--decode-threads", threads, bad])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains(#"line 8003: field "account": is required"#), "\(threads) threads: \(result.stderr)")
+        }
+    }
+
     @Test(arguments: [
         ("truncated", #"{"type":"transfer","id":"z","account":"a","ts_ms":1,"#, "line 2: invalid JSON"),
         ("nan", #"{"type":"transfer","id":"z","account":"a","ts_ms":1,"asset":"U","amount":NaN,"kind":"deposit"}"#, "line 2: invalid JSON"),

@@ -160,8 +160,14 @@ import ReconTestSupport
         let dir = TempFolder()
         let log = try EventLog(directory: dir.path)
         _ = try log.append(inputs([transfer("a", amount: 1)]))
-        #expect(throws: StoreError.self) { try log.precheck(inputs([transfer("b"), transfer("a", amount: 5)])) }
-        #expect(throws: StoreError.self) { try log.precheck(inputs([transfer("b", amount: 1), transfer("b", amount: 2)])) }
-        try log.precheck(inputs([transfer("a", amount: 1), transfer("b")]))
+        #expect { try log.precheck(inputs([transfer("b"), transfer("a", amount: 5)])) } throws: { error in
+            "\(error)".contains(#"line 2: field "id": "a" is already in the log at seq 1 with a different body"#)
+        }
+        #expect { try log.precheck(inputs([transfer("c"), transfer("b", amount: 1), transfer("b", amount: 2)])) } throws: { error in
+            "\(error)".contains(#"line 3: field "id": "b" appears at line 2 with a different body"#)
+        }
+        // Identical repeats, within the input and of the log, are duplicates, not conflicts.
+        try log.precheck(inputs([transfer("a", amount: 1), transfer("b"), transfer("b"), transfer("a", amount: 1)]))
+        #expect(try log.lastSeq() == 1)
     }
 }
