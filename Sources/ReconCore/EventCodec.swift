@@ -271,6 +271,12 @@ public struct ByteWriter: Sendable {
 
     public mutating func decimal(_ d: ExactDecimal) {
         bytes.append(UInt8(d.scale))
+        // Most significands fit 64 bits, whose zigzag is the same number as the
+        // 128-bit one: the same bytes without 128-bit arithmetic.
+        if let narrow = Int64(exactly: d.significand) {
+            svarint(narrow)
+            return
+        }
         let zigzag = UInt128(bitPattern: (d.significand << 1) ^ (d.significand >> 127))
         if zigzag >> 64 == 0 {
             varint(UInt64(zigzag))

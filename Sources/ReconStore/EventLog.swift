@@ -230,9 +230,7 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
-    /// The inputs are read in place (an event copied per item was a tenth of the
-    /// time: one retain per string it holds), and each is encoded into one reused
-    /// buffer rather than an array of its own.
+    /// Each input is encoded into one reused buffer rather than an array of its own.
     private func appendLocked(_ inputs: [AppendInput], now: () -> Int64) throws -> AppendResult {
         let txn = try LMDBTransaction(env, readOnly: false)
         let tail = try readTail(txn)
@@ -247,57 +245,61 @@ public final class EventLog: @unchecked Sendable {
         var content = ByteWriter(capacity: 512)
         var indexValue = [UInt8](repeating: 0, count: 16)
 
-        for i in inputs.indices {
-            content.bytes.removeAll(keepingCapacity: true)
-            EventCodec.encode(inputs[i].event, into: &content)
-            // The chain link and the body hash in one pass over the content; the
-            // link is wasted on a duplicate, which is rare and costs nothing extra.
-            let (nextChain, bodyHash) = content.bytes.withUnsafeBytes { ContentChain.nextWithBodyHash(chain, content: $0) }
-            // The id goes in first: a known id (from an earlier batch, or earlier in
-            // this one, whose record this transaction already holds) comes back
-            // with its entry, and nothing is written for it.
-            writeIndexValue(&indexValue, seq: lastSeq + 1, hash: bodyHash)
-            var id = inputs[i].event.id
-            let existing: (seq: UInt64, hash: UInt64)? = try id.withUTF8 { k in
-                try indexValue.withUnsafeBytes { v in
-                    try txn.insert(ids, key: UnsafeRawBufferPointer(k), value: v) { stored in
-                        guard stored.count == 16 else { throw StoreError(.corrupt, "id index entry of \"\(inputs[i].event.id)\" is damaged") }
-                        return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[0..<8])),
-                                UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[8..<16])))
+        // Through a buffer pointer: an array subscript copied the whole input (a
+        // retain of every string of its event) to read one field of it.
+        try inputs.withUnsafeBufferPointer { inputs in
+            for i in inputs.indices {
+                content.bytes.removeAll(keepingCapacity: true)
+                EventCodec.encode(inputs[i].event, into: &content)
+                // The chain link and the body hash in one pass over the content; the
+                // link is wasted on a duplicate, which is rare and costs nothing extra.
+                let (nextChain, bodyHash) = content.bytes.withUnsafeBytes { ContentChain.nextWithBodyHash(chain, content: $0) }
+                // The id goes in first: a known id (from an earlier batch, or earlier in
+                // this one, whose record this transaction already holds) comes back
+                // with its entry, and nothing is written for it.
+                writeIndexValue(&indexValue, seq: lastSeq + 1, hash: bodyHash)
+                var id = inputs[i].event.id
+                let existing: (seq: UInt64, hash: UInt64)? = try id.withUTF8 { k in
+                    try indexValue.withUnsafeBytes { v in
+                        try txn.insert(ids, key: UnsafeRawBufferPointer(k), value: v) { stored in
+                            guard stored.count == 16 else { throw StoreError(.corrupt, "id index entry of \"\(inputs[i].event.id)\" is damaged") }
+                            return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[0..<8])),
+                                    UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[8..<16])))
+                        }
                     }
                 }
-            }
-            if let existing {
-                let same = try existing.hash == bodyHash && storedContent(txn, seq: existing.seq) == content.bytes
-                guard same else { throw conflict(inputs[i], seq: existing.seq) }
-                result.seqs.append(existing.seq)
-                result.duplicate.append(true)
-                result.duplicates += 1
-                continue
-            }
-            if let provided = inputs[i].ingestMs {
-                guard provided >= lastIngest else {
-                    let line = inputs[i].line
-                    throw StoreError(.badInput, "line \(line): field \"ingest_ms\": \(provided) is before the log's last ingest time \(lastIngest); imported history must keep its order",
-                                     line: line)
+                if let existing {
+                    let same = try existing.hash == bodyHash && storedContent(txn, seq: existing.seq) == content.bytes
+                    guard same else { throw conflict(inputs[i], seq: existing.seq) }
+                    result.seqs.append(existing.seq)
+                    result.duplicate.append(true)
+                    result.duplicates += 1
+                    continue
                 }
-                lastIngest = provided
-            } else {
-                lastIngest = max(lastIngest, clock)
+                if let provided = inputs[i].ingestMs {
+                    guard provided >= lastIngest else {
+                        let line = inputs[i].line
+                        throw StoreError(.badInput, "line \(line): field \"ingest_ms\": \(provided) is before the log's last ingest time \(lastIngest); imported history must keep its order",
+                                         line: line)
+                    }
+                    lastIngest = provided
+                } else {
+                    lastIngest = max(lastIngest, clock)
+                }
+                lastSeq += 1
+                chain = nextChain
+                record.bytes.removeAll(keepingCapacity: true)
+                LogRecord.write(content: content.bytes, chain: chain, ingestMs: lastIngest, into: &record)
+                let key = lastSeq.bigEndianBytes
+                try key.withUnsafeBytes { k in
+                    try record.bytes.withUnsafeBytes { v in try txn.put(events, key: k, value: v, flags: MDB_APPEND) }
+                }
+                result.seqs.append(lastSeq)
+                result.duplicate.append(false)
+                result.appended += 1
+                if result.firstSeq == nil { result.firstSeq = lastSeq }
+                result.lastSeq = lastSeq
             }
-            lastSeq += 1
-            chain = nextChain
-            record.bytes.removeAll(keepingCapacity: true)
-            LogRecord.write(content: content.bytes, chain: chain, ingestMs: lastIngest, into: &record)
-            let key = lastSeq.bigEndianBytes
-            try key.withUnsafeBytes { k in
-                try record.bytes.withUnsafeBytes { v in try txn.put(events, key: k, value: v, flags: MDB_APPEND) }
-            }
-            result.seqs.append(lastSeq)
-            result.duplicate.append(false)
-            result.appended += 1
-            if result.firstSeq == nil { result.firstSeq = lastSeq }
-            result.lastSeq = lastSeq
         }
         if result.appended == 0 {
             txn.abort()

@@ -32,6 +32,37 @@ import Testing
         }
     }
 
+    /// Stored bytes must not change: decimals whose significand fits 64 bits take
+    /// a shorter path, and must give the bytes of the general 128-bit one.
+    @Test func decimalBytesAreTheGeneralZigzagLEB128OnBothSidesOf64Bits() {
+        func reference(_ d: ExactDecimal) -> [UInt8] {
+            var out: [UInt8] = [UInt8(d.scale)]
+            var v = UInt128(bitPattern: (d.significand << 1) ^ (d.significand >> 127))
+            while v >= 0x80 {
+                out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            out.append(UInt8(v))
+            return out
+        }
+        let wide = Int128(Int64.max)
+        let significands: [Int128] = [0, 1, -1, 63, -64, 64, -65, 1_000_000, -123_456_789, wide, wide + 1, -wide - 1, -wide - 2,
+                                      10_000_000_000_000_000_000_000_000_000_000_000_000, -10_000_000_000_000_000_000_000_000_000_000_000_000]
+        for significand in significands {
+            for scale in [0, 2, 18] {
+                let d = ExactDecimal(significand: significand, scale: scale)
+                var w = ByteWriter()
+                w.decimal(d)
+                #expect(w.bytes == reference(d), "\(significand) scale \(scale)")
+                let decoded = w.bytes.withUnsafeBytes { raw -> ExactDecimal? in
+                    var r = ByteReader(raw)
+                    return try? r.decimal()
+                }
+                #expect(decoded == d)
+            }
+        }
+    }
+
     @Test func crc32cKnownVector() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
