@@ -277,18 +277,13 @@ public struct ByteWriter: Sendable {
             svarint(narrow)
             return
         }
-        let zigzag = UInt128(bitPattern: (d.significand << 1) ^ (d.significand >> 127))
-        if zigzag >> 64 == 0 {
-            varint(UInt64(zigzag))
-        } else {
-            // Rare wide values: same LEB128 continuation over all 128 bits.
-            var v = zigzag
-            while v >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-                v >>= 7
-            }
-            bytes.append(UInt8(v))
+        // Rare wide values: same LEB128 continuation over all 128 bits.
+        var v = UInt128(bitPattern: (d.significand << 1) ^ (d.significand >> 127))
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
         }
+        bytes.append(UInt8(v))
     }
 
     mutating func side(_ s: Side) { bytes.append(s == .buy ? 0 : 1) }

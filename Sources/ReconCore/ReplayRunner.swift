@@ -12,8 +12,7 @@ public enum ContentChain {
     /// The next link and the content's body hash (`FNV1a64.hash(content)`, the
     /// id index's), computed together: appending and verifying need both.
     public static func nextWithBodyHash(_ previous: UInt64, content: UnsafeRawBufferPointer) -> (chain: UInt64, bodyHash: UInt64) {
-        let (chain, bodyHash) = FNV1a64.hashPair(content, seeds: (previous ^ mix, FNV1a64.offsetBasis))
-        return (chain, bodyHash)
+        FNV1a64.hashPair(content, seeds: (previous ^ mix, FNV1a64.offsetBasis))
     }
 
     public static func next(_ previous: UInt64, content: [UInt8]) -> UInt64 {

@@ -1,6 +1,30 @@
 import ReconCore
 
 extension EventLog {
+    /// Appends an input of any size: in one transaction when it fits `batchSize`,
+    /// else ids checked first (``precheck(_:)``) so that a rejected input still
+    /// stores nothing, then written in batches. Returns the batches' results
+    /// joined; `progress` hears the count written after each batch.
+    public func appendInBatches(_ inputs: [AppendInput], batchSize: Int,
+                                progress: (Int) -> Void = { _ in }) throws -> AppendResult {
+        if inputs.count > batchSize { try precheck(inputs) }
+        var total = AppendResult(seqs: [], duplicate: [], appended: 0, duplicates: 0, firstSeq: nil, lastSeq: nil)
+        var start = 0
+        while start < inputs.count {
+            let end = min(start + batchSize, inputs.count)
+            let part = try append(Array(inputs[start..<end]))
+            total.seqs += part.seqs
+            total.duplicate += part.duplicate
+            total.appended += part.appended
+            total.duplicates += part.duplicates
+            if total.firstSeq == nil { total.firstSeq = part.firstSeq }
+            if part.lastSeq != nil { total.lastSeq = part.lastSeq }
+            start = end
+            progress(end)
+        }
+        return total
+    }
+
     /// Rejects an input whose ids conflict, before anything is written.
     ///
     /// A large import is written in several transactions; checking every id first
@@ -8,36 +32,32 @@ extension EventLog {
     /// is stored" true for it too. The append re-checks inside its transaction,
     /// so a concurrent writer cannot slip a conflict past it.
     public func precheck(_ inputs: [AppendInput]) throws {
-        // Each id's first input and body hash. Bodies are not kept (that would be
-        // a second copy of the whole input); the rare repeat with an equal hash
-        // re-encodes the first one to compare bytes.
-        var seen: [String: (hash: UInt64, index: Int)] = [:]
+        // Each id's first input. A new id costs two lookups and no encoding: only
+        // a repeated id, or one the log holds, is encoded to compare bodies.
+        var seen: [String: Int] = [:]
         seen.reserveCapacity(inputs.count)
-        var content = ByteWriter(capacity: 512)
         try read { reader in
             for i in inputs.indices {
-                content.bytes.removeAll(keepingCapacity: true)
-                EventCodec.encode(inputs[i].event, into: &content)
-                let hash = content.bytes.withUnsafeBytes { FNV1a64.hash($0) }
                 let id = inputs[i].event.id
                 if let earlier = seen[id] {
-                    if earlier.hash != hash || EventCodec.encode(inputs[earlier.index].event) != content.bytes {
-                        throw StoreError(.conflict, "line \(inputs[i].line): field \"id\": \"\(id)\" appears at line \(inputs[earlier.index].line) with a different body; nothing was stored",
+                    if EventCodec.encode(inputs[earlier].event) != EventCodec.encode(inputs[i].event) {
+                        throw StoreError(.conflict, "line \(inputs[i].line): field \"id\": \"\(id)\" appears at line \(inputs[earlier].line) with a different body; nothing was stored",
                                          line: inputs[i].line)
                     }
                     continue
                 }
                 if let entry = try reader.indexEntry(id: id) {
+                    let content = EventCodec.encode(inputs[i].event)
                     let same = try reader.withRecord(at: entry.seq) { bytes -> Bool in
                         let header = try LogRecord.header(bytes, seq: entry.seq)
-                        return content.bytes.elementsEqual(bytes[header.contentOffset...])
+                        return content.elementsEqual(bytes[header.contentOffset...])
                     }
-                    if entry.hash != hash || same != true {
+                    if same != true {
                         throw StoreError(.conflict, "line \(inputs[i].line): field \"id\": \"\(id)\" is already in the log at seq \(entry.seq) with a different body; nothing was stored",
                                          line: inputs[i].line, seq: entry.seq)
                     }
                 }
-                seen[id] = (hash, i)
+                seen[id] = i
             }
         }
     }

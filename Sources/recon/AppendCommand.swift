@@ -56,24 +56,13 @@ struct AppendCommand: ParsableCommand {
 
     private func appendAll(_ decoded: [DecodedEvent], to log: EventLog) throws -> AppendResult {
         let inputs = decoded.map { AppendInput(event: $0.event, ingestMs: $0.ingestMs, line: $0.line) }
-        var total = AppendResult(seqs: [], duplicate: [], appended: 0, duplicates: 0, firstSeq: nil, lastSeq: nil)
         do {
-            if inputs.count > batchSize { try log.precheck(inputs) }
-            var start = 0
-            while start < inputs.count {
-                let end = min(start + batchSize, inputs.count)
-                let part = try log.append(Array(inputs[start..<end]))
-                total.appended += part.appended
-                total.duplicates += part.duplicates
-                if total.firstSeq == nil { total.firstSeq = part.firstSeq }
-                if part.lastSeq != nil { total.lastSeq = part.lastSeq }
-                start = end
-                if inputs.count > batchSize { Console.progress("append", UInt64(end), UInt64(inputs.count)) }
+            return try log.appendInBatches(inputs, batchSize: batchSize) { written in
+                if inputs.count > batchSize { Console.progress("append", UInt64(written), UInt64(inputs.count)) }
             }
         } catch let error as StoreError {
             Console.error("error: \(error)")
             throw ExitCode(1)
         }
-        return total
     }
 }

@@ -95,14 +95,7 @@ struct BenchAppendCommand: ParsableCommand {
         let appendLog = try EventLog(directory: scratch + "/append")
         let appendStart = monotonicSeconds()
         let parsed = try ndjson.withUnsafeBytes { try ParallelNDJSON.decode($0, maxLineBytes: NDJSON.defaultMaxLineBytes, threads: threads) }
-        let appendInputs = parsed.map { AppendInput(event: $0.event, ingestMs: $0.ingestMs, line: $0.line) }
-        try appendLog.precheck(appendInputs)
-        var next = 0
-        while next < appendInputs.count {
-            let end = min(next + 10_000, appendInputs.count)
-            _ = try appendLog.append(Array(appendInputs[next..<end]))
-            next = end
-        }
+        _ = try appendLog.appendInBatches(parsed.map { AppendInput(event: $0.event, ingestMs: $0.ingestMs, line: $0.line) }, batchSize: 10_000)
         let appendSeconds = monotonicSeconds() - appendStart
         print("recon append FILE (decode on \(threads) threads, id check, batches of 10000):")
         print(row("  NDJSON import end to end", parsed.count, appendSeconds, baseline: rawAtLargestBatch))

@@ -18,16 +18,7 @@ enum ParallelNDJSON {
         let threads = min(threads, bytes.count / minimumBytesPerThread)
         guard threads > 1 else { return try NDJSON.decode(bytes, maxLineBytes: maxLineBytes) }
 
-        var pieces: [Piece] = []
-        var start = 0
-        var line = 1
-        for k in 1...threads where start < bytes.count {
-            let end = k == threads ? bytes.count : NDJSON.nextLineStart(bytes, from: max(start, bytes.count / threads * k))
-            pieces.append(Piece(start: start, end: end, firstLine: line))
-            line += NDJSON.newlineCount(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
-            start = end
-        }
-
+        let pieces = cut(bytes, into: threads)
         let results = UnsafeMutableBufferPointer<Result<[DecodedEvent], EventInputError>?>.allocate(capacity: pieces.count)
         results.initialize(repeating: nil)
         defer {
@@ -35,27 +26,40 @@ enum ParallelNDJSON {
             results.deallocate()
         }
         let shared = Shared(bytes: bytes, results: results)
-        let cuts = pieces
-        DispatchQueue.concurrentPerform(iterations: cuts.count) { k in
-            let piece = cuts[k]
+        DispatchQueue.concurrentPerform(iterations: pieces.count) { k in
+            let piece = pieces[k]
             let text = UnsafeRawBufferPointer(rebasing: shared.bytes[piece.start..<piece.end])
             shared.results[k] = Result { () throws(EventInputError) in
                 try NDJSON.decode(text, firstLine: piece.firstLine, maxLineBytes: maxLineBytes)
             }
         }
 
-        var events: [DecodedEvent] = []
-        events.reserveCapacity(results.reduce(0) { $0 + ((try? $1?.get())?.count ?? 0) })
         // Pieces are in input order, and each stops at its first bad line: the
         // first piece that failed holds the input's first bad line.
+        var decoded: [[DecodedEvent]] = []
         for result in results {
-            switch result {
-            case .success(let decoded)?: events.append(contentsOf: decoded)
-            case .failure(let error)?: throw error
-            case nil: preconditionFailure("a decoding thread did not report")
-            }
+            guard let result else { preconditionFailure("a decoding thread did not report") }
+            decoded.append(try result.get())
         }
+        var events: [DecodedEvent] = []
+        events.reserveCapacity(decoded.reduce(0) { $0 + $1.count })
+        for piece in decoded { events += piece }
         return events
+    }
+
+    /// Cuts the input just after a line end near each of `count` even shares,
+    /// giving each piece the number of its first line.
+    private static func cut(_ bytes: UnsafeRawBufferPointer, into count: Int) -> [Piece] {
+        var pieces: [Piece] = []
+        var start = 0
+        var line = 1
+        for k in 1...count where start < bytes.count {
+            let end = k == count ? bytes.count : NDJSON.nextLineStart(bytes, from: max(start, bytes.count / count * k))
+            pieces.append(Piece(start: start, end: end, firstLine: line))
+            line += NDJSON.newlineCount(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            start = end
+        }
+        return pieces
     }
 
     private struct Piece: Sendable {
