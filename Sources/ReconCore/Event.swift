@@ -316,6 +316,9 @@ public struct RemoteOrder: Sendable, Equatable {
         self.remaining = remaining
         self.price = price
     }
+
+    /// The fields a reconcile compares with the bot's order.
+    @inline(__always) var compared: (Side, ExactDecimal, ExactDecimal, ExactDecimal?) { (side, qty, remaining, price) }
 }
 
 public struct RemoteBalance: Sendable, Equatable {

@@ -67,23 +67,31 @@ public struct LifecycleState: Sendable, Equatable {
                                  config: ReconConfig) -> [LifecycleEvent] {
         var events: [LifecycleEvent] = []
         var next: [String: Open] = [:]
-        // The open keys of each family subject, to carry history across a change of shape.
-        var familyPrevious: [String: Open] = [:]
-        for (key, o) in open {
-            if let family = o.type.family, let subject = Self.subject(of: key, type: o.type) {
-                let id = family + "\u{1}" + subject
-                if let seen = familyPrevious[id], seen.firstSeenSeq <= o.firstSeenSeq { continue }
-                familyPrevious[id] = o
+        next.reserveCapacity(discrepancies.count)
+        // The open keys of each family subject, to carry history across a change
+        // of shape. Built only when a run brings a key that was not open: most
+        // runs repeat the previous one's keys, and building it was most of the cost.
+        var familyPrevious: [String: Open]?
+        func carried(_ key: String, _ type: DiscrepancyType) -> Open? {
+            guard let family = type.family, let subject = Self.subject(of: key, type: type) else { return nil }
+            if familyPrevious == nil {
+                var byFamily: [String: Open] = [:]
+                for (key, o) in open {
+                    if let family = o.type.family, let subject = Self.subject(of: key, type: o.type) {
+                        let id = family + "\u{1}" + subject
+                        if let seen = byFamily[id], seen.firstSeenSeq <= o.firstSeenSeq { continue }
+                        byFamily[id] = o
+                    }
+                }
+                familyPrevious = byFamily
             }
+            return familyPrevious![family + "\u{1}" + subject]
         }
         for i in discrepancies.indices {
             var d = discrepancies[i]
             d.runId = runId
             var previous = open[d.key]
-            if previous == nil, let family = d.type.family, let subject = Self.subject(of: d.key, type: d.type),
-               let carried = familyPrevious[family + "\u{1}" + subject] {
-                previous = carried
-            }
+            if previous == nil { previous = carried(d.key, d.type) }
             d.runsSeen = (previous?.runsSeen ?? 0) + 1
             d.firstSeenSeq = previous?.firstSeenSeq ?? atSeq
             let t = config.thresholds(account: account, symbol: d.symbol, asset: d.asset)

@@ -152,49 +152,11 @@ public enum Reconciler {
             f.checks.append(("orders", "no remote open orders reported"))
         } else {
             f.checks.append(("orders", "ran"))
-            var localOnly: [Discrepancy] = []
-            // Unordered on purpose: findings are sorted once at the end.
             let aligned = views.orders
-            for (id, o) in aligned.openOrders {
-                guard let coverage = remote.openOrders.coverage(of: o.symbol) else { continue }
-                // An order the venue's list could not yet know is not missing.
-                if o.submittedTsMs > coverage.asOfMs + t.clockSkewMs { continue }
-                guard let r = remote.openOrders.items[id] else {
-                    let ts = config.thresholds(account: account, symbol: o.symbol)
-                    var d = Discrepancy(type: .orderMissingRemote, severity: .warning, account: account, subject: id,
-                                        message: "order \(id) (\(o.side.rawValue) \(o.remaining) \(o.symbol)) is open locally but not on the venue")
-                    d.orderId = id
-                    d.symbol = o.symbol
-                    d.local = o.json
-                    d.localSeq = o.lastSeq
-                    d.remoteSeq = coverage.seq
-                    d.impactQuote = o.price.map { o.remaining * $0 }
-                    d.thresholds = [("order_missing_remote_critical_count", .number("\(ts.orderMissingRemoteCriticalCount)")),
-                                    ("escalate_after_runs", .number("\(ts.escalateAfterRuns)"))]
-                    localOnly.append(d)
-                    continue
-                }
-                let ri = r.item
-                if ri.side != o.side {
-                    var d = orderDiff(.orderSideMismatch, .critical, id, o, r, account, "side \(o.side.rawValue) locally, \(ri.side.rawValue) on the venue")
-                    d.identity.append(("field", "side"))
-                    f.discrepancies.append(d)
-                }
-                if ri.qty != o.qty || ri.remaining != o.remaining {
-                    var d = orderDiff(.orderQtyMismatch, .warning, id, o, r, account,
-                                      ri.qty != o.qty ? "qty \(o.qty) locally, \(ri.qty) on the venue" : "remaining \(o.remaining) locally, \(ri.remaining) on the venue")
-                    d.delta = ri.qty != o.qty ? ri.qty - o.qty : ri.remaining - o.remaining
-                    d.identity.append(("field", ri.qty != o.qty ? "qty" : "remaining"))
-                    d.impactQuote = (o.price ?? ri.price).map { d.delta!.magnitude * $0 }
-                    f.discrepancies.append(d)
-                }
-                if let lp = o.price, let rp = ri.price, lp != rp {
-                    var d = orderDiff(.orderPriceMismatch, .warning, id, o, r, account, "price \(lp) locally, \(rp) on the venue")
-                    d.delta = rp - lp
-                    d.identity.append(("field", "price"))
-                    f.discrepancies.append(d)
-                }
-            }
+            let remoteOrders = remote.openOrders.items
+            let pass = OrderPass.run(aligned.openOrders, against: remote.openOrders, thresholds: t, config: config, account: account)
+            f.discrepancies += pass.mismatches
+            var localOnly = pass.localOnly
             if localOnly.count > t.orderMissingRemoteCriticalCount {
                 for i in localOnly.indices {
                     localOnly[i].severity = .critical
@@ -204,7 +166,7 @@ public enum Reconciler {
             f.ordersLocalOnly = localOnly.compactMap(\.orderId).sorted()
             f.discrepancies += localOnly
             // `index(forKey:)`: a presence test that does not copy the order out.
-            for (id, r) in remote.openOrders.items where aligned.openOrders.index(forKey: id) == nil {
+            for (id, r) in pass.paired == remoteOrders.count ? [:] : remoteOrders where aligned.openOrders.index(forKey: id) == nil {
                 // Closed locally after the venue's list was taken: the list is behind, not wrong.
                 if let closed = aligned.closedOrders[id], closed.closedTsMs > r.asOfMs + t.clockSkewMs { continue }
                 var d = Discrepancy(type: .orderMissingLocal, severity: .critical, account: account, subject: id,
@@ -231,10 +193,12 @@ public enum Reconciler {
         } else {
             f.checks.append(("positions", "ran"))
             let bySymbolPositions = config.hasSymbolOverrides(account: account)
-            var symbols = Set(remote.positions.items.keys)
             let aligned = views.positions
-            for (s, p) in aligned.positions where !p.position.isFlat { symbols.insert(s) }
-            for symbol in symbols.sorted() {
+            // The venue's symbols, then the bot's open ones it does not list; in no
+            // particular order (deltas and findings are sorted once at the end).
+            var symbols = Array(remote.positions.items.keys)
+            for (s, p) in aligned.positions where !p.position.isFlat && remote.positions.items.index(forKey: s) == nil { symbols.append(s) }
+            for symbol in symbols {
                 guard let coverage = remote.positions.coverage(of: symbol) else { continue }
                 f.positionsChecked += 1
                 let ts = bySymbolPositions ? config.thresholds(account: account, symbol: symbol) : t
@@ -398,13 +362,14 @@ public enum Reconciler {
             }
         }
 
+        f.positionDeltas.sort { $0.0 < $1.0 }
         if let impact = impactCheck(f.discrepancies, account: account, config: config) { f.discrepancies.append(impact) }
         f.discrepancies.sort { ($0.severity.rank, $1.key) > ($1.severity.rank, $0.key) }
         f.corrections = proposeCorrections(f.discrepancies, projection: projection, config: config)
         return f
     }
 
-    private static func orderDiff(_ type: DiscrepancyType, _ severity: Severity, _ id: String, _ o: LocalOrder,
+    static func orderDiff(_ type: DiscrepancyType, _ severity: Severity, _ id: String, _ o: LocalOrder,
                                   _ r: ScopedSection<RemoteOrder>.Entry, _ account: String, _ what: String) -> Discrepancy {
         var d = Discrepancy(type: type, severity: severity, account: account, subject: id, message: "order \(id): \(what)")
         d.orderId = id
@@ -427,15 +392,15 @@ public enum Reconciler {
     /// mark. Nil when a held position has no mark (equity would be a guess).
     public static func localEquity(_ local: LocalProjection, marks: [String: MarkState], quote: String) -> ExactDecimal? {
         var equity = local.balances[quote]?.amount ?? 0
-        for symbol in local.positions.keys.sorted() {
-            let p = local.positions[symbol]!
+        // In table order: exact sums do not depend on the order of their terms.
+        for (symbol, p) in local.positions {
             guard !p.position.isFlat, p.settlementAsset == quote else { continue }
             guard let mark = marks[symbol]?.mark else { return nil }
             let qty = p.position.qty
             equity += qty * mark - (qty.isPositive ? p.position.cost : -p.position.cost)
         }
-        for symbol in local.instruments.keys.sorted() {
-            let i = local.instruments[symbol]!.instrument
+        for (symbol, state) in local.instruments {
+            let i = state.instrument
             guard i.kind == .spot, i.quote == quote, let held = local.balances[i.base]?.amount, !held.isZero else { continue }
             guard let mark = marks[symbol]?.mark else { return nil }
             equity += held * mark

@@ -61,7 +61,10 @@ public struct ScopedSection<Item: Sendable & Equatable>: Sendable, Equatable {
     /// The time of the newest list of this section (nil: never reported).
     public var latestAsOfMs: Int64? {
         guard isKnown else { return nil }
-        return max(coversAll ? allAsOfMs : .min, coveredSymbols.values.map(\.asOfMs).max() ?? .min)
+        // A loop, not `map(_:).max()`: every run asks, and the map allocated.
+        var latest = coversAll ? allAsOfMs : .min
+        for coverage in coveredSymbols.values where coverage.asOfMs > latest { latest = coverage.asOfMs }
+        return latest
     }
 
     /// Whether this section speaks for `symbol`, and if so since which report.

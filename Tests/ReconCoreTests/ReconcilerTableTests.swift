@@ -227,6 +227,52 @@ import Testing
         try Self.run(cases, checks: ["orders"])
     }
 
+    /// An account large enough for the order pass to be split over threads:
+    /// every kind of order finding is made once, whatever the split, and the
+    /// pass over the venue's list is skipped only when every venue order was
+    /// paired with one of the bot's.
+    @Test func largeAccountsFindTheSameOrderDiscrepanciesWhateverTheSplit() throws {
+        let S = Self.self
+        let n = OrderPass.splitAbove + 1_000
+        var lines = (0..<n).map { S.submit("o\($0)", $0 % 2 == 0 ? S.btc : S.eth) }
+        var listed = (0..<n).filter { $0 != 7 && $0 != 9_000 }.map { k -> String in
+            let symbol = k % 2 == 0 ? S.btc : S.eth
+            switch k {
+            case 100: return S.remoteOrder("o100", symbol, qty: "3")
+            case 5_000: return S.remoteOrder("o5000", symbol, price: "99")
+            case 16_000: return S.remoteOrder("o16000", symbol, side: "sell")
+            default: return S.remoteOrder("o\(k)", symbol)
+            }
+        }
+        let common = [S.sig(.orderQtyMismatch, .warning, "o100", "2"), S.sig(.orderPriceMismatch, .warning, "o5000", "-1"),
+                      S.sig(.orderSideMismatch, .critical, "o16000"),
+                      S.sig(.orderMissingRemote, .warning, "o7"), S.sig(.orderMissingRemote, .warning, "o9000")]
+        let allPaired = try lastReport(lines + [S.snapshot(orders: listed)])
+        #expect(Self.signatures(allPaired, checks: ["orders"]) == common.sorted())
+        listed.append(S.remoteOrder("v1"))
+        lines.append(S.snapshot(orders: listed))
+        let report = try lastReport(lines)
+        #expect(Self.signatures(report, checks: ["orders"]) == (common + [S.sig(.orderMissingLocal, .critical, "v1")]).sorted())
+        #expect(report.findings.ordersLocalOnly == ["o7", "o9000"] && report.findings.ordersRemoteOnly == ["v1"])
+
+        let text = lines.enumerated().map { i, line in #"{"id":"e\#(i + 1)","account":"a","# + line.dropFirst() }.joined(separator: "\n")
+        var projection = Projection()
+        for (i, d) in try Array(text.utf8).withUnsafeBytes({ try NDJSON.decode($0) }).enumerated() {
+            projection.apply(LoggedEvent(seq: UInt64(i + 1), ingestMs: 0, event: d.event))
+        }
+        let account = projection.accounts["a"]!
+        let passes = [1, 2, 3, 4, 7].map { parts in
+            OrderPass.run(account.local.openOrders, against: account.remote.openOrders, thresholds: ReconConfig.standard.thresholds(account: "a"),
+                          config: .standard, account: "a", parts: parts)
+        }
+        for pass in passes {
+            #expect(pass.paired == n - 2)
+            #expect(pass.mismatches.map(Self.signature).sorted() == passes[0].mismatches.map(Self.signature).sorted())
+            #expect(pass.localOnly.map(Self.signature).sorted() == [S.sig(.orderMissingRemote, .warning, "o7"), S.sig(.orderMissingRemote, .warning, "o9000")])
+        }
+        #expect(passes[0].mismatches.count == 3)
+    }
+
     /// `order_missing_remote` persisting for `escalate_after_runs` consecutive
     /// runs becomes critical; a run without it resolves it and restarts the count.
     @Test func orderMissingRemoteEscalatesWhenPersistent() throws {
