@@ -90,6 +90,11 @@ public struct LocalOrder: Sendable, Equatable {
 
     public var remaining: ExactDecimal { qty - filled }
     public var status: OrderStatus { filled.isZero ? .open : .partiallyFilled }
+
+    /// The fields a reconcile reads for every open order.
+    @inline(__always) var compared: (String, Int64, Side, ExactDecimal, ExactDecimal, ExactDecimal?) {
+        (symbol, submittedTsMs, side, qty, filled, price)
+    }
 }
 
 public struct ClosedOrder: Sendable, Equatable {

@@ -54,13 +54,24 @@ struct OrderPass: Sendable {
                              _ remote: ScopedSection<RemoteOrder>, _ t: Thresholds, _ config: ReconConfig, _ account: String) -> OrderPass {
         var out = OrderPass()
         let remoteOrders = remote.items
-        for (id, o) in orders[range] {
-            // The slot, not the entry: the compared fields are read in place.
+        // Both sides' fields are read where they lie; an order is copied out only
+        // to describe a finding.
+        var at = range.lowerBound
+        while at != range.upperBound {
+            defer { orders.formIndex(after: &at) }
+            let id = orders.keys[at]
             let slot = remoteOrders.index(forKey: id)
             if slot != nil { out.paired += 1 }
-            guard let coverage = remote.coverage(of: o.symbol) else { continue }
+            let (symbol, submittedTsMs, localSide, localQty, filled, localPrice) = orders.values[at].compared
+            guard let coverage = remote.coverage(of: symbol) else { continue }
             // An order the venue's list could not yet know is not missing.
-            if o.submittedTsMs > coverage.asOfMs + t.clockSkewMs { continue }
+            if submittedTsMs > coverage.asOfMs + t.clockSkewMs { continue }
+            if let slot {
+                let (side, qty, remoteRemaining, price) = remoteOrders.values[slot].item.compared
+                if side == localSide && qty == localQty && remoteRemaining == localQty - filled
+                    && (localPrice == nil || price == nil || localPrice == price) { continue }
+            }
+            let o = orders.values[at]
             guard let slot else {
                 let ts = config.thresholds(account: account, symbol: o.symbol)
                 var d = Discrepancy(type: .orderMissingRemote, severity: .warning, account: account, subject: id,
@@ -77,8 +88,6 @@ struct OrderPass: Sendable {
                 continue
             }
             let remaining = o.remaining
-            let (side, qty, remoteRemaining, price) = remoteOrders.values[slot].item.compared
-            if side == o.side && qty == o.qty && remoteRemaining == remaining && (o.price == nil || price == nil || o.price == price) { continue }
             let r = remoteOrders.values[slot]
             let ri = r.item
             if ri.side != o.side {

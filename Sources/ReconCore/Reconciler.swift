@@ -194,21 +194,28 @@ public enum Reconciler {
             f.checks.append(("positions", "ran"))
             let bySymbolPositions = config.hasSymbolOverrides(account: account)
             let aligned = views.positions
-            // The venue's symbols, then the bot's open ones it does not list; in no
-            // particular order (deltas and findings are sorted once at the end).
-            var symbols = Array(remote.positions.items.keys)
-            for (s, p) in aligned.positions where !p.position.isFlat && remote.positions.items.index(forKey: s) == nil { symbols.append(s) }
-            for symbol in symbols {
-                guard let coverage = remote.positions.coverage(of: symbol) else { continue }
+            // The venue's entries in table order, then the bot's open positions it
+            // does not list; deltas and findings are sorted once at the end. The
+            // bot's position is read in place and copied out only for a finding.
+            func check(_ symbol: String, _ rEntry: ScopedSection<RemotePosition>.Entry?) {
+                guard let coverage = remote.positions.coverage(of: symbol) else { return }
                 f.positionsChecked += 1
-                let ts = bySymbolPositions ? config.thresholds(account: account, symbol: symbol) : t
-                let lp = aligned.positions[symbol]
-                let lq = lp?.position.qty ?? 0
-                let rEntry = remote.positions.items[symbol]
+                let slot = aligned.positions.index(forKey: symbol)
+                let local = slot.map { aligned.positions.values[$0].position } ?? PerpPosition()
+                let lq = local.qty
                 let rq = rEntry?.item.qty ?? 0
-                if lq == rq && lq.isZero { continue }
+                if lq == rq && lq.isZero { return }
                 let delta = rq - lq
                 if !delta.isZero { f.positionDeltas.append((symbol, delta)) }
+                let ts = bySymbolPositions ? config.thresholds(account: account, symbol: symbol) : t
+                if delta.isZero && !lq.isZero, let rEntry {
+                    // The common case: same size on both sides; only the entry price can differ.
+                    let le = local.entryPrice, re = rEntry.item.entryPrice
+                    guard !re.isZero else { return }
+                    let pct = ((le - re).magnitude * 100).divided(by: re, scale: 8)
+                    guard pct > ts.positionCostTolerancePct else { return }
+                }
+                let lp = slot.map { aligned.positions.values[$0] }
                 let price = marks[symbol]?.mark ?? rEntry?.item.entryPrice ?? lp?.position.entryPrice
                 func make(_ type: DiscrepancyType, _ severity: Severity, _ message: String) -> Discrepancy {
                     var d = Discrepancy(type: type, severity: severity, account: account, subject: symbol, message: message)
@@ -235,20 +242,18 @@ public enum Reconciler {
                         d.thresholds = [("ignore_below", .decimal(ts.positionQtyIgnore)), ("critical_at", .decimal(ts.positionQtyCritical))]
                         f.discrepancies.append(d)
                     }
-                } else if let lp, let rEntry {
-                    let le = lp.position.entryPrice, re = rEntry.item.entryPrice
-                    if !re.isZero {
-                        let pct = ((le - re).magnitude * 100).divided(by: re, scale: 8)
-                        if pct > ts.positionCostTolerancePct {
-                            var d = make(.positionCostMismatch, .info, "\(symbol): entry \(le.rounded(scale: 8)) locally, \(re) on the venue")
-                            d.delta = re - le
-                            d.impactQuote = (re - le).magnitude * lq.magnitude
-                            d.thresholds = [("position_cost_tolerance_pct", .decimal(ts.positionCostTolerancePct))]
-                            f.discrepancies.append(d)
-                        }
-                    }
+                } else if let rEntry {
+                    // Same size, entry prices beyond the tolerance (checked above).
+                    let le = local.entryPrice, re = rEntry.item.entryPrice
+                    var d = make(.positionCostMismatch, .info, "\(symbol): entry \(le.rounded(scale: 8)) locally, \(re) on the venue")
+                    d.delta = re - le
+                    d.impactQuote = (re - le).magnitude * lq.magnitude
+                    d.thresholds = [("position_cost_tolerance_pct", .decimal(ts.positionCostTolerancePct))]
+                    f.discrepancies.append(d)
                 }
             }
+            for (symbol, entry) in remote.positions.items { check(symbol, entry) }
+            for (symbol, p) in aligned.positions where !p.position.isFlat && remote.positions.items.index(forKey: symbol) == nil { check(symbol, nil) }
         }
 
         // Balances and equity.
@@ -667,6 +672,10 @@ public enum Reconciler {
         // Positions explained by a missing fill are answered by adopting the fill.
         let adoptedSymbols = Set(discrepancies.filter { $0.type == .fillMissingLocal }.compactMap(\.symbol))
         for d in discrepancies {
+            switch d.type {
+            case .fillMissingLocal, .positionQtyMismatch, .positionMissingLocal, .positionMissingRemote, .balanceMismatch: break
+            default: continue
+            }
             let t = config.thresholds(account: d.account, symbol: d.symbol, asset: d.asset)
             switch d.type {
             case .fillMissingLocal:
