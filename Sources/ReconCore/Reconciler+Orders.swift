@@ -6,10 +6,10 @@ import Synchronization
 ///
 /// The work is reading two tables at random places (the bot's order, the
 /// venue's entry for the same id), so it is bound by memory latency, not
-/// arithmetic: the venue's entry is read field by field where it lies (copying
-/// whole entries out was most of a run), and a large account is split over
-/// the cores, whose misses then overlap. Findings do not depend on the split:
-/// they are sorted once at the end of a run.
+/// arithmetic: both sides' fields are read where they lie (copying whole
+/// entries out was most of a run), and a large account is split over the
+/// cores, whose misses then overlap. Findings do not depend on the split: they
+/// are sorted once at the end of a run.
 struct OrderPass: Sendable {
     /// Bot orders the venue also lists (compared or not).
     var paired = 0
