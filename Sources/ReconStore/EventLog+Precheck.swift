@@ -5,9 +5,11 @@ extension EventLog {
     /// else ids checked first (``precheck(_:)``) so that a rejected input still
     /// stores nothing, then written in batches. Returns the batches' results
     /// joined; `progress` hears the count written after each batch.
-    public func appendInBatches(_ inputs: [AppendInput], batchSize: Int,
+    /// `precheck: false` when the caller has checked the ids already (an input
+    /// read in pieces, with ``PiecewisePrecheck``).
+    public func appendInBatches(_ inputs: [AppendInput], batchSize: Int, precheck: Bool = true,
                                 progress: (Int) -> Void = { _ in }) throws -> AppendResult {
-        if inputs.count > batchSize { try precheck(inputs) }
+        if precheck && inputs.count > batchSize { try self.precheck(inputs) }
         var total = AppendResult(seqs: [], duplicate: [], appended: 0, duplicates: 0, firstSeq: nil, lastSeq: nil)
         var start = 0
         while start < inputs.count {
@@ -41,23 +43,58 @@ extension EventLog {
                 let id = inputs[i].event.id
                 if let earlier = seen[id] {
                     if EventCodec.encode(inputs[earlier].event) != EventCodec.encode(inputs[i].event) {
-                        throw StoreError(.conflict, "line \(inputs[i].line): field \"id\": \"\(id)\" appears at line \(inputs[earlier].line) with a different body; nothing was stored",
-                                         line: inputs[i].line)
+                        throw Self.repeatConflict(inputs[i], earlierLine: inputs[earlier].line)
                     }
                     continue
                 }
-                if let entry = try reader.indexEntry(id: id) {
-                    let content = EventCodec.encode(inputs[i].event)
-                    let same = try reader.withRecord(at: entry.seq) { bytes -> Bool in
-                        let header = try LogRecord.header(bytes, seq: entry.seq)
-                        return content.elementsEqual(bytes[header.contentOffset...])
-                    }
-                    if same != true {
-                        throw StoreError(.conflict, "line \(inputs[i].line): field \"id\": \"\(id)\" is already in the log at seq \(entry.seq) with a different body; nothing was stored",
-                                         line: inputs[i].line, seq: entry.seq)
-                    }
-                }
+                try Self.checkAgainstLog(inputs[i], content: nil, reader)
                 seen[id] = i
+            }
+        }
+    }
+
+    /// Throws if the log holds `input`'s id with another body (`content`: the
+    /// input's encoding, when the caller has it).
+    static func checkAgainstLog(_ input: AppendInput, content: [UInt8]?, _ reader: LogReader) throws {
+        guard let entry = try reader.indexEntry(id: input.event.id) else { return }
+        let content = content ?? EventCodec.encode(input.event)
+        let same = try reader.withRecord(at: entry.seq) { bytes -> Bool in
+            let header = try LogRecord.header(bytes, seq: entry.seq)
+            return content.elementsEqual(bytes[header.contentOffset...])
+        }
+        if same != true {
+            throw StoreError(.conflict, "line \(input.line): field \"id\": \"\(input.event.id)\" is already in the log at seq \(entry.seq) with a different body; nothing was stored",
+                             line: input.line, seq: entry.seq)
+        }
+    }
+
+    static func repeatConflict(_ input: AppendInput, earlierLine: Int) -> StoreError {
+        StoreError(.conflict, "line \(input.line): field \"id\": \"\(input.event.id)\" appears at line \(earlierLine) with a different body; nothing was stored",
+                   line: input.line)
+    }
+}
+
+/// ``EventLog/precheck(_:)`` for an input read in pieces, too large to hold:
+/// each piece is checked as it comes, and the ids of earlier pieces are kept
+/// with their body's hash (FNV-1a 64 of the encoding, as the id index keeps
+/// it) instead of their events. Feed it every piece, then append the pieces
+/// with `precheck: false`: a rejected input then stores nothing.
+public struct PiecewisePrecheck {
+    private var seen: [String: (line: Int, hash: UInt64)] = [:]
+
+    public init() {}
+
+    public mutating func check(_ inputs: [AppendInput], against log: EventLog) throws {
+        try log.read { reader in
+            for input in inputs {
+                let content = EventCodec.encode(input.event)
+                let hash = content.withUnsafeBytes { FNV1a64.hash($0) }
+                if let earlier = seen[input.event.id] {
+                    guard earlier.hash == hash else { throw EventLog.repeatConflict(input, earlierLine: earlier.line) }
+                    continue
+                }
+                try EventLog.checkAgainstLog(input, content: content, reader)
+                seen[input.event.id] = (input.line, hash)
             }
         }
     }

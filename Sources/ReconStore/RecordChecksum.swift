@@ -3,11 +3,12 @@ import ReconCore
 
 /// The CRC-32C of log records: the CPU's instruction where there is one (SSE4.2),
 /// else ReconCore's software table. Both give the same value, so a log written on
-/// one machine verifies on any other.
-enum RecordChecksum {
+/// one machine verifies on any other. Public for others that checksum a lot of
+/// bytes (`recon append` comparing a large file's two readings).
+public enum RecordChecksum {
     static let usesHardware = recon_crc32c_hardware_available() != 0
 
-    static func crc32c(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    public static func crc32c(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard usesHardware else { return CRC32C.checksum(bytes) }
         return hardware(bytes)
     }

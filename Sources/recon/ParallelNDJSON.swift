@@ -13,12 +13,13 @@ enum ParallelNDJSON {
 
     static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, maxLineBytes: Int,
+    /// `firstLine`: the number of the input's first line (a piece of a file read in pieces).
+    static func decode(_ bytes: UnsafeRawBufferPointer, firstLine: Int = 1, maxLineBytes: Int,
                        threads: Int = defaultThreads) throws(EventInputError) -> [DecodedEvent] {
         let threads = min(threads, bytes.count / minimumBytesPerThread)
-        guard threads > 1 else { return try NDJSON.decode(bytes, maxLineBytes: maxLineBytes) }
+        guard threads > 1 else { return try NDJSON.decode(bytes, firstLine: firstLine, maxLineBytes: maxLineBytes) }
 
-        let pieces = cut(bytes, into: threads)
+        let pieces = cut(bytes, into: threads, firstLine: firstLine)
         let results = UnsafeMutableBufferPointer<Result<[DecodedEvent], EventInputError>?>.allocate(capacity: pieces.count)
         results.initialize(repeating: nil)
         defer {
@@ -49,10 +50,10 @@ enum ParallelNDJSON {
 
     /// Cuts the input just after a line end near each of `count` even shares,
     /// giving each piece the number of its first line.
-    private static func cut(_ bytes: UnsafeRawBufferPointer, into count: Int) -> [Piece] {
+    private static func cut(_ bytes: UnsafeRawBufferPointer, into count: Int, firstLine: Int) -> [Piece] {
         var pieces: [Piece] = []
         var start = 0
-        var line = 1
+        var line = firstLine
         for k in 1...count where start < bytes.count {
             let end = k == count ? bytes.count : NDJSON.nextLineStart(bytes, from: max(start, bytes.count / count * k))
             pieces.append(Piece(start: start, end: end, firstLine: line))

@@ -81,6 +81,54 @@ import ReconTestSupport
         #expect(events.stdout.split(separator: "\n").count == 1)
     }
 
+    /// A file over `--stream-above-bytes` is read in pieces, twice: the same log
+    /// as read whole; a bad line, an over-long line or an id repeated with
+    /// another body in a late piece still stores nothing and names the line.
+    @Test func aFileLargerThanTheStreamingLimitIsAppendedInPiecesWithTheSameResult() throws {
+        let dir = TempFolder("recon-cli")
+        let generated = try CLIRunner.run(["generate", "--events", "3000", "--seed", "5"])
+        let lines = generated.stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let file = dir.path + "/day.ndjson"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        // Pieces of about 40 kB (twice the longest line allowed): some 30 of them.
+        let streamed = ["--stream-above-bytes", "1000", "--max-line-bytes", "20000"]
+
+        let whole = try CLIRunner.run(["append", "--data", dir.path + "/whole", file])
+        let pieces = try CLIRunner.run(["append", "--data", dir.path + "/pieces"] + streamed + [file])
+        #expect(pieces.status == 0, "\(pieces.stderr)")
+        #expect(pieces.stdout == whole.stdout && whole.stdout.contains(#""appended":3000,"duplicates":0,"first_seq":1,"last_seq":3000"#))
+        let exportWhole = try CLIRunner.run(["events", "--data", dir.path + "/whole"]).stdout.replacing(/"ingest_ms":\d+/, with: "")
+        let exportPieces = try CLIRunner.run(["events", "--data", dir.path + "/pieces"]).stdout.replacing(/"ingest_ms":\d+/, with: "")
+        #expect(exportPieces == exportWhole && !exportWhole.isEmpty)
+        let again = try CLIRunner.run(["append", "--data", dir.path + "/pieces"] + streamed + [file])
+        #expect(again.stdout.contains(#""appended":0,"duplicates":3000"#), "\(again.stderr)")
+
+        // Each fault on its own in a copy of the file, appended to a log of 100 events.
+        let firstId = try #require(lines[9].firstMatch(of: /"id":"([^"]+)"/)?.1)
+        let faults: [(String, (inout [String]) -> Void, String)] = [
+            ("bad line", { $0[2_899] = #"{"type":"fill""# }, "line 2900"),
+            ("over-long line", { $0[2_950] = String(repeating: " ", count: 30_000) + "{}" }, "line 2951: line is 30002 bytes, longer than the limit of 20000 bytes"),
+            ("id repeated with another body", { lines in
+                lines[2_990] = lines[2_990].replacing(/"id":"[^"]+"/, with: #""id":"\#(firstId)""#)
+            }, #"line 2991: field "id": "\#(firstId)" appears at line 10 with a different body; nothing was stored"#),
+        ]
+        let seed = dir.path + "/seed.ndjson"
+        try (lines.prefix(100).joined(separator: "\n") + "\n").write(toFile: seed, atomically: true, encoding: .utf8)
+        for (name, fault, message) in faults {
+            var copy = lines
+            fault(&copy)
+            let bad = dir.path + "/bad.ndjson"
+            try (copy.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+            let data = dir.path + "/faulty-" + name.replacing(" ", with: "-")
+            #expect(try CLIRunner.run(["append", "--data", data, seed]).status == 0)
+            let result = try CLIRunner.run(["append", "--data", data] + streamed + [bad])
+            #expect(result.status == 1, "\(name)")
+            #expect(result.stderr.contains(message), "\(name): \(result.stderr)")
+            let kept = try CLIRunner.run(["events", "--data", data]).stdout.split(separator: "\n").count
+            #expect(kept == 100, "\(name): nothing of the rejected file is stored")
+        }
+    }
+
     @Test func tenMegabyteLineIsRejected() throws {
         let dir = TempFolder("recon-cli")
         let big = #"{"type":"recon_requested","id":"z","account":"a","ts_ms":1,"requested_by":""# + String(repeating: "x", count: 10_000_000) + "\"}\n"
