@@ -84,18 +84,22 @@ public struct PiecewisePrecheck {
 
     public init() {}
 
-    public mutating func check(_ inputs: [AppendInput], against log: EventLog) throws {
-        try log.read { reader in
-            for input in inputs {
-                let content = EventCodec.encode(input.event)
-                let hash = content.withUnsafeBytes { FNV1a64.hash($0) }
-                if let earlier = seen[input.event.id] {
-                    guard earlier.hash == hash else { throw EventLog.repeatConflict(input, earlierLine: earlier.line) }
-                    continue
-                }
-                try EventLog.checkAgainstLog(input, content: content, reader)
-                seen[input.event.id] = (input.line, hash)
+    /// `log` nil: there is no log yet, only the input's own ids to check.
+    public mutating func check(_ inputs: [AppendInput], against log: EventLog?) throws {
+        guard let log else { return try check(inputs, nil) }
+        try log.read { reader in try check(inputs, reader) }
+    }
+
+    private mutating func check(_ inputs: [AppendInput], _ reader: LogReader?) throws {
+        for input in inputs {
+            let content = EventCodec.encode(input.event)
+            let hash = content.withUnsafeBytes { FNV1a64.hash($0) }
+            if let earlier = seen[input.event.id] {
+                guard earlier.hash == hash else { throw EventLog.repeatConflict(input, earlierLine: earlier.line) }
+                continue
             }
+            if let reader { try EventLog.checkAgainstLog(input, content: content, reader) }
+            seen[input.event.id] = (input.line, hash)
         }
     }
 }

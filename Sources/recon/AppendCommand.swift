@@ -69,16 +69,19 @@ struct AppendCommand: ParsableCommand {
     /// first, so a bad line or a conflicting id anywhere stores nothing; then
     /// the pieces are decoded again and appended.
     private func runInPieces(size: Int) throws {
-        let log = try data.openLog()
+        // An existing log is checked against; a new one is created only once the
+        // whole file has proved good, as the whole-file path does.
+        let existing = access(data.logDirectory + "/data.mdb", F_OK) == 0 ? try data.openLog() : nil
         let pieces = NDJSONFilePieces(path: file, pieceBytes: min(32 << 20, max(1, streamAboveBytes / 4)), maxLineBytes: maxLineBytes)
         var check = PiecewisePrecheck()
         var checksums: [UInt32] = []
         try pieces.forEach { piece, firstLine, bytesRead in
             checksums.append(RecordChecksum.crc32c(piece))
             let inputs = Self.inputs(try decode(piece, firstLine: firstLine))
-            try reportingStoreErrors { try check.check(inputs, against: log) }
+            try reportingStoreErrors { try check.check(inputs, against: existing) }
             Console.progress("check", UInt64(bytesRead), UInt64(size))
         }
+        let log = try existing ?? data.openLog()
         var total = AppendResult()
         var index = 0
         try pieces.forEach { piece, firstLine, bytesRead in

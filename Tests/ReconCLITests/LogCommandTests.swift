@@ -126,6 +126,11 @@ import ReconTestSupport
             #expect(result.stderr.contains(message), "\(name): \(result.stderr)")
             let kept = try CLIRunner.run(["events", "--data", data]).stdout.split(separator: "\n").count
             #expect(kept == 100, "\(name): nothing of the rejected file is stored")
+            // Into a folder that does not exist yet: rejected as well, and no log is created.
+            let fresh = dir.path + "/fresh-" + name.replacing(" ", with: "-")
+            let intoNew = try CLIRunner.run(["append", "--data", fresh] + streamed + [bad])
+            #expect(intoNew.status == 1 && intoNew.stderr.contains(message), "\(name): \(intoNew.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: fresh + "/log/data.mdb"), "\(name): no log is created for a rejected file")
         }
     }
 
