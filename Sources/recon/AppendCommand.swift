@@ -39,7 +39,7 @@ struct AppendCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Threads that decode the input (default: one per core; inputs under 1 MB use one).", valueName: "N"))
     var decodeThreads = ParallelNDJSON.defaultThreads
 
-    @Option(help: ArgumentHelp("Files larger than this are read in pieces, twice, instead of held in memory (default 256 MiB).", valueName: "BYTES"))
+    @Option(help: ArgumentHelp("Files larger than this many bytes (256 MiB by default) are read in pieces, twice, instead of held in memory.", valueName: "BYTES"))
     var streamAboveBytes = 256 << 20
 
     func validate() throws {
