@@ -13,14 +13,14 @@ import ReconTestSupport
         let result = try CLIRunner.run(["bench", "reconcile", "--symbols", "200", "--orders", "20000", "--scratch", scratch.path + "/log"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("found 2 discrepancies, checked 200 positions"), "\(result.stdout)")
-        #expect(result.stdout.contains("replay of the events from the log (baseline, best of 3)"))
+        #expect(result.stdout.contains("replay of the events from the log (baseline, best of 5)"))
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/log"), "the scratch log is deleted afterwards")
     }
 
     /// The drift bench exits 1 when a fault is not found where `generate` announced it.
     @Test func driftBenchFindsEveryInjectedFault() throws {
         let scratch = TempFolder("recon-bench-drift")
-        let result = try CLIRunner.run(["bench", "drift", "--events", "30000", "--scratch", scratch.path + "/log"])
+        let result = try CLIRunner.run(["bench", "drift", "--events", "30000", "--repeat", "1", "--scratch", scratch.path + "/log"])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         for kind in ["missed_fill", "duplicate_fill", "lost_order"] {
             #expect(result.stdout.contains(kind), "\(kind) missing from: \(result.stdout)")
