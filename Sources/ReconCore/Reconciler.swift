@@ -672,26 +672,26 @@ public enum Reconciler {
         // Positions explained by a missing fill are answered by adopting the fill.
         let adoptedSymbols = Set(discrepancies.filter { $0.type == .fillMissingLocal }.compactMap(\.symbol))
         for d in discrepancies {
-            switch d.type {
-            case .fillMissingLocal, .positionQtyMismatch, .positionMissingLocal, .positionMissingRemote, .balanceMismatch: break
-            default: continue
-            }
-            let t = config.thresholds(account: d.account, symbol: d.symbol, asset: d.asset)
+            // Looked up only for the types answered here: most findings are not.
+            func thresholds() -> Thresholds { config.thresholds(account: d.account, symbol: d.symbol, asset: d.asset) }
             switch d.type {
             case .fillMissingLocal:
                 guard let id = d.fillId, let r = projection.remote.fills[id] else { continue }
+                let t = thresholds()
                 let auto = t.autoCorrect && r.record.qty <= t.maxAutoCorrectionSize && r.record.notional <= t.maxAutoCorrectionAmount
                 out.append(ProposedCorrection(key: d.key, effect: .fill(r.record), autoApplicable: auto,
                                               reason: "adopt the venue's record of fill \(id)"))
             case .positionQtyMismatch, .positionMissingLocal, .positionMissingRemote:
                 guard let symbol = d.symbol, let delta = d.delta, !adoptedSymbols.contains(symbol) else { continue }
                 let price = projection.remote.marks[symbol]?.mark ?? projection.remote.positions.items[symbol]?.item.entryPrice ?? 0
+                let t = thresholds()
                 let auto = t.autoCorrect && d.baseSeverity != .critical && delta.magnitude <= t.maxAutoCorrectionSize
                     && delta.magnitude * price <= t.maxAutoCorrectionAmount
                 out.append(ProposedCorrection(key: d.key, effect: .positionAdjustment(symbol: symbol, qtyDelta: delta, price: price),
                                               autoApplicable: auto, reason: "adjust \(symbol) by \(delta) to the venue's quantity"))
             case .balanceMismatch:
                 guard let asset = d.asset, let delta = d.delta, adoptedSymbols.isEmpty else { continue }
+                let t = thresholds()
                 let auto = t.autoCorrect && delta.magnitude <= t.maxAutoCorrectionAmount
                 out.append(ProposedCorrection(key: d.key, effect: .balanceAdjustment(asset: asset, amount: delta), autoApplicable: auto,
                                               reason: "adjust \(asset) by \(delta) to the venue's balance"))

@@ -15,12 +15,7 @@ extension EventLog {
         while start < inputs.count {
             let end = min(start + batchSize, inputs.count)
             let part = try append(Array(inputs[start..<end]))
-            total.seqs += part.seqs
-            total.duplicate += part.duplicate
-            total.appended += part.appended
-            total.duplicates += part.duplicates
-            if total.firstSeq == nil { total.firstSeq = part.firstSeq }
-            if part.lastSeq != nil { total.lastSeq = part.lastSeq }
+            total.add(part)
             start = end
             progress(end)
         }

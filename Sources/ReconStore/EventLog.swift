@@ -90,6 +90,19 @@ public struct AppendResult: Sendable, Equatable {
         self.firstSeq = firstSeq
         self.lastSeq = lastSeq
     }
+
+    /// Adds a later batch of the same input: counts, first and last seq, and
+    /// (with `seqs`) each input's seq and duplicate flag.
+    public mutating func add(_ part: AppendResult, seqs keepSeqs: Bool = true) {
+        if keepSeqs {
+            seqs += part.seqs
+            duplicate += part.duplicate
+        }
+        appended += part.appended
+        duplicates += part.duplicates
+        firstSeq = firstSeq ?? part.firstSeq
+        lastSeq = part.lastSeq ?? lastSeq
+    }
 }
 
 /// Knobs of the log; defaults suit a laptop and a server alike.

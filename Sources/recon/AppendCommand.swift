@@ -89,10 +89,8 @@ struct AppendCommand: ParsableCommand {
             index += 1
             let inputs = Self.inputs(try decode(piece, firstLine: firstLine))
             let part = try reportingStoreErrors { try log.appendInBatches(inputs, batchSize: batchSize, precheck: false) }
-            total.appended += part.appended
-            total.duplicates += part.duplicates
-            total.firstSeq = total.firstSeq ?? part.firstSeq
-            total.lastSeq = part.lastSeq ?? total.lastSeq
+            // Counts only: a seq per event of a file this large is what pieces avoid holding.
+            total.add(part, seqs: false)
             Console.progress("append", UInt64(bytesRead), UInt64(size))
         }
         guard index == checksums.count else { throw changed(total) }
