@@ -231,30 +231,98 @@ public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Appends the codec's primitives to a byte buffer.
-public struct ByteWriter: Sendable {
-    public var bytes: [UInt8] = []
+///
+/// The buffer is owned memory, not an array: an array append checks that its
+/// storage is unique and has room at every byte, which was a third of encoding
+/// an event. Here each primitive makes room once for its largest size (a varint
+/// takes at most 10 bytes, a decimal 20) and then stores bytes plainly.
+/// Noncopyable, so the memory has exactly one owner and is freed with it.
+public struct ByteWriter: ~Copyable, @unchecked Sendable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// Bytes written so far.
+    public private(set) var count = 0
 
     public init(capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 32)
+        base = .allocate(capacity: self.capacity)
     }
 
-    @inline(__always) public mutating func u8(_ v: UInt8) { bytes.append(v) }
+    deinit { base.deallocate() }
+
+    /// A copy of the bytes written.
+    public var bytes: [UInt8] { [UInt8](UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The bytes written, valid only inside `body`.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// Empties the buffer, keeping its memory.
+    public mutating func removeAll() { count = 0 }
+
+    /// Makes room for `extra` more bytes.
+    @inline(__always) mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    @inline(never) private mutating func grow(to needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.initialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    /// Stores a byte where `reserve` made room.
+    @inline(__always) private mutating func put(_ v: UInt8) {
+        base[count] = v
+        count += 1
+    }
+
+    @inline(__always) public mutating func u8(_ v: UInt8) {
+        reserve(1)
+        put(v)
+    }
 
     public mutating func u32le(_ v: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
+        reserve(4)
+        for shift in stride(from: 0, to: 32, by: 8) { put(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
     }
 
     public mutating func u64le(_ v: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+        reserve(8)
+        for shift in stride(from: 0, to: 64, by: 8) { put(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+    }
+
+    /// Overwrites four bytes already written (a checksum filled in last).
+    public mutating func setU32le(_ v: UInt32, at offset: Int) {
+        precondition(offset >= 0 && offset + 4 <= count, "setU32le outside the written bytes")
+        for k in 0..<4 { base[offset + k] = UInt8(truncatingIfNeeded: v >> UInt32(8 * k)) }
+    }
+
+    /// Appends raw bytes.
+    public mutating func append(_ raw: UnsafeRawBufferPointer) {
+        guard raw.count > 0 else { return }
+        reserve(raw.count)
+        (base + count).initialize(from: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: raw.count)
+        count += raw.count
+    }
+
+    public mutating func append(contentsOf array: [UInt8]) {
+        array.withUnsafeBytes { append($0) }
     }
 
     @inline(__always) public mutating func varint(_ v: UInt64) {
+        reserve(10)
         var v = v
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            put(UInt8(truncatingIfNeeded: v) | 0x80)
             v >>= 7
         }
-        bytes.append(UInt8(v))
+        put(UInt8(v))
     }
 
     @inline(__always) public mutating func svarint(_ v: Int64) {
@@ -265,12 +333,14 @@ public struct ByteWriter: Sendable {
         var s = s
         s.withUTF8 { utf8 in
             varint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+            append(UnsafeRawBufferPointer(utf8))
         }
     }
 
     public mutating func decimal(_ d: ExactDecimal) {
-        bytes.append(UInt8(d.scale))
+        // A scale byte and at most 19 bytes of a 128-bit varint.
+        reserve(20)
+        put(UInt8(d.scale))
         // Most significands fit 64 bits, whose zigzag is the same number as the
         // 128-bit one: the same bytes without 128-bit arithmetic.
         if let narrow = Int64(exactly: d.significand) {
@@ -280,20 +350,20 @@ public struct ByteWriter: Sendable {
         // Rare wide values: same LEB128 continuation over all 128 bits.
         var v = UInt128(bitPattern: (d.significand << 1) ^ (d.significand >> 127))
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            put(UInt8(truncatingIfNeeded: v) | 0x80)
             v >>= 7
         }
-        bytes.append(UInt8(v))
+        put(UInt8(v))
     }
 
-    mutating func side(_ s: Side) { bytes.append(s == .buy ? 0 : 1) }
+    mutating func side(_ s: Side) { u8(s == .buy ? 0 : 1) }
 
     public mutating func optional<T>(_ value: T?, _ write: (inout ByteWriter, T) -> Void) {
         if let value {
-            bytes.append(1)
+            u8(1)
             write(&self, value)
         } else {
-            bytes.append(0)
+            u8(0)
         }
     }
 

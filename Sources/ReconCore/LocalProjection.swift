@@ -185,7 +185,7 @@ extension FillRecord {
         }
         var w = ByteWriter(capacity: 96)
         w.fill(copy)
-        return FNV1a64.hash(w.bytes)
+        return w.withUnsafeBytes { FNV1a64.hash($0) }
     }
 }
 

@@ -114,6 +114,11 @@ public struct EventLogOptions: Sendable {
     public var readOnly = false
     /// Fsync on every commit. Off only for benchmarks of the non-durable path.
     public var durable = true
+    /// Batches of at least this many events have their records built on
+    /// another core while they are stored; smaller ones are built inline, where
+    /// the thread hand-over would cost more than it saves. Either way the log
+    /// holds the same bytes.
+    public var prepareAheadFrom = 1024
 
     public init() {}
 }
@@ -135,10 +140,12 @@ public final class EventLog: @unchecked Sendable {
     let checkpoints: MDB_dbi
     public let path: String
     private let writer = Mutex()
+    private let prepareAheadFrom: Int
 
     /// Opens (creating if needed) the log in `directory`.
     public init(directory: String, options: EventLogOptions = EventLogOptions()) throws(StoreError) {
         path = directory
+        prepareAheadFrom = options.prepareAheadFrom
         if !options.readOnly {
             Self.ignoreFileSizeSignal()
             try Self.makeDirectory(directory)
@@ -243,83 +250,117 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
-    /// Each input is encoded into one reused buffer rather than an array of its own.
+    /// A batch of `options.prepareAheadFrom` events or more has its records built
+    /// on another core as it is stored (``RecordsPreparedAhead``), up to its first
+    /// duplicate; the rest, and every smaller batch, is built here event by event.
+    /// Both ways store the same bytes.
     private func appendLocked(_ inputs: [AppendInput], now: () -> Int64) throws -> AppendResult {
         let txn = try LMDBTransaction(env, readOnly: false)
         let tail = try readTail(txn)
-        var lastSeq = tail.seq
-        var lastIngest = tail.ingestMs
-        var chain = tail.chain
-        let clock = now()
-        var result = AppendResult(seqs: [], duplicate: [], appended: 0, duplicates: 0, firstSeq: nil, lastSeq: nil)
-        result.seqs.reserveCapacity(inputs.count)
-        result.duplicate.reserveCapacity(inputs.count)
-        var record = ByteWriter(capacity: 512)
-        var content = ByteWriter(capacity: 512)
+        var progress = AppendProgress(tail: tail, clock: now(), count: inputs.count)
         var indexValue = [UInt8](repeating: 0, count: 16)
-
-        // Through a buffer pointer: an array subscript copied the whole input (a
-        // retain of every string of its event) to read one field of it.
-        try inputs.withUnsafeBufferPointer { inputs in
-            for i in inputs.indices {
-                content.bytes.removeAll(keepingCapacity: true)
-                EventCodec.encode(inputs[i].event, into: &content)
-                // The chain link and the body hash in one pass over the content; the
-                // link is wasted on a duplicate, which is rare and costs nothing extra.
-                let (nextChain, bodyHash) = content.bytes.withUnsafeBytes { ContentChain.nextWithBodyHash(chain, content: $0) }
-                // The id goes in first: a known id (from an earlier batch, or earlier in
-                // this one, whose record this transaction already holds) comes back
-                // with its entry, and nothing is written for it.
-                writeIndexValue(&indexValue, seq: lastSeq + 1, hash: bodyHash)
-                var id = inputs[i].event.id
-                let existing: (seq: UInt64, hash: UInt64)? = try id.withUTF8 { k in
-                    try indexValue.withUnsafeBytes { v in
-                        try txn.insert(ids, key: UnsafeRawBufferPointer(k), value: v) { stored in
-                            guard stored.count == 16 else { throw StoreError(.corrupt, "id index entry of \"\(inputs[i].event.id)\" is damaged") }
-                            return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[0..<8])),
-                                    UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[8..<16])))
-                        }
-                    }
-                }
-                if let existing {
-                    let same = try existing.hash == bodyHash && storedContent(txn, seq: existing.seq) == content.bytes
-                    guard same else { throw conflict(inputs[i], seq: existing.seq) }
-                    result.seqs.append(existing.seq)
-                    result.duplicate.append(true)
-                    result.duplicates += 1
-                    continue
-                }
-                if let provided = inputs[i].ingestMs {
-                    guard provided >= lastIngest else {
-                        let line = inputs[i].line
-                        throw StoreError(.badInput, "line \(line): field \"ingest_ms\": \(provided) is before the log's last ingest time \(lastIngest); imported history must keep its order",
-                                         line: line)
-                    }
-                    lastIngest = provided
-                } else {
-                    lastIngest = max(lastIngest, clock)
-                }
-                lastSeq += 1
-                chain = nextChain
-                record.bytes.removeAll(keepingCapacity: true)
-                LogRecord.write(content: content.bytes, chain: chain, ingestMs: lastIngest, into: &record)
-                let key = lastSeq.bigEndianBytes
-                try key.withUnsafeBytes { k in
-                    try record.bytes.withUnsafeBytes { v in try txn.put(events, key: k, value: v, flags: MDB_APPEND) }
-                }
-                result.seqs.append(lastSeq)
-                result.duplicate.append(false)
-                result.appended += 1
-                if result.firstSeq == nil { result.firstSeq = lastSeq }
-                result.lastSeq = lastSeq
+        var next = 0
+        if inputs.count >= prepareAheadFrom {
+            let ahead = RecordsPreparedAhead(inputs, chain: tail.chain, lastIngestMs: tail.ingestMs, clock: progress.clock)
+            defer { ahead.finish() }
+            next = try inputs.withUnsafeBufferPointer { inputs in
+                try appendPrepared(ahead, inputs, txn, &progress, &indexValue)
             }
         }
-        if result.appended == 0 {
+        if next < inputs.count {
+            var record = ByteWriter(capacity: 512)
+            var content = ByteWriter(capacity: 512)
+            // Through a buffer pointer: an array subscript copied the whole input (a
+            // retain of every string of its event) to read one field of it.
+            try inputs.withUnsafeBufferPointer { inputs in
+                for i in next..<inputs.count {
+                    content.removeAll()
+                    EventCodec.encode(inputs[i].event, into: &content)
+                    // The chain link and the body hash in one pass over the content; the
+                    // link is wasted on a duplicate, which is rare and costs nothing extra.
+                    let (nextChain, bodyHash) = content.withUnsafeBytes { ContentChain.nextWithBodyHash(progress.chain, content: $0) }
+                    let isNew = try content.withUnsafeBytes { content in
+                        try insert(inputs[i], bodyHash: bodyHash, content: content, txn, &progress, &indexValue)
+                    }
+                    guard isNew else { continue }
+                    let ingestMs = try progress.ingestMs(for: inputs[i])
+                    record.removeAll()
+                    content.withUnsafeBytes { LogRecord.write(content: $0, chain: nextChain, ingestMs: ingestMs, into: &record) }
+                    try record.withUnsafeBytes { try put($0, txn, &progress, chain: nextChain, ingestMs: ingestMs) }
+                }
+            }
+        }
+        if progress.result.appended == 0 {
             txn.abort()
         } else {
             try txn.commit()
         }
-        return result
+        return progress.result
+    }
+
+    /// Stores prepared records until the first duplicate; returns the index of
+    /// the first input still to append (the batch's size when all were new).
+    private func appendPrepared(_ ahead: RecordsPreparedAhead, _ inputs: UnsafeBufferPointer<AppendInput>,
+                                _ txn: borrowing LMDBTransaction, _ progress: inout AppendProgress,
+                                _ indexValue: inout [UInt8]) throws -> Int {
+        for k in 0..<ahead.chunkCount {
+            let chunk = ahead.chunk(k)
+            let stop: Int? = try chunk.records.withUnsafeBytes { records in
+                var start = 0
+                for j in 0..<chunk.count {
+                    let i = chunk.first + j
+                    let record = UnsafeRawBufferPointer(rebasing: records[start..<chunk.ends[j]])
+                    start = chunk.ends[j]
+                    let content = UnsafeRawBufferPointer(rebasing: records[chunk.contentStarts[j]..<chunk.ends[j]])
+                    guard try insert(inputs[i], bodyHash: chunk.bodyHashes[j], content: content, txn, &progress, &indexValue) else {
+                        return i + 1
+                    }
+                    // Up to here every event was new, so the record was built with the
+                    // chain and ingest time it would have been built with here.
+                    let ingestMs = try progress.ingestMs(for: inputs[i])
+                    assert(ingestMs == chunk.ingestMs[j])
+                    try put(record, txn, &progress, chain: chunk.chains[j], ingestMs: ingestMs)
+                }
+                return nil
+            }
+            if let stop { return stop }
+        }
+        return inputs.count
+    }
+
+    /// Enters an input's id in the index; false when the id was known with the
+    /// same body (a duplicate, recorded in `progress`); throws when known with
+    /// another body.
+    private func insert(_ input: AppendInput, bodyHash: UInt64, content: UnsafeRawBufferPointer,
+                        _ txn: borrowing LMDBTransaction, _ progress: inout AppendProgress,
+                        _ indexValue: inout [UInt8]) throws -> Bool {
+        // The id goes in first: a known id (from an earlier batch, or earlier in
+        // this one, whose record this transaction already holds) comes back with
+        // its entry, and nothing is written for it.
+        writeIndexValue(&indexValue, seq: progress.lastSeq + 1, hash: bodyHash)
+        var id = input.event.id
+        let existing: (seq: UInt64, hash: UInt64)? = try id.withUTF8 { k in
+            try indexValue.withUnsafeBytes { v in
+                try txn.insert(ids, key: UnsafeRawBufferPointer(k), value: v) { stored in
+                    guard stored.count == 16 else { throw StoreError(.corrupt, "id index entry of \"\(input.event.id)\" is damaged") }
+                    return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[0..<8])),
+                            UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[8..<16])))
+                }
+            }
+        }
+        guard let existing else { return true }
+        let same = try existing.hash == bodyHash && storedContent(txn, seq: existing.seq).elementsEqual(content)
+        guard same else { throw conflict(input, seq: existing.seq) }
+        progress.duplicate(of: existing.seq)
+        return false
+    }
+
+    /// Puts the next record (MDB_APPEND: seqs only grow).
+    private func put(_ record: UnsafeRawBufferPointer, _ txn: borrowing LMDBTransaction, _ progress: inout AppendProgress,
+                     chain: UInt64, ingestMs: Int64) throws {
+        let key = (progress.lastSeq + 1).bigEndianBytes
+        try key.withUnsafeBytes { k in try txn.put(events, key: k, value: record, flags: MDB_APPEND) }
+        progress.appended(chain: chain, ingestMs: ingestMs)
     }
 
     private func writeIndexValue(_ buffer: inout [UInt8], seq: UInt64, hash: UInt64) {
@@ -338,6 +379,54 @@ public final class EventLog: @unchecked Sendable {
         var seq: UInt64 = 0
         var ingestMs: Int64 = 0
         var chain: UInt64 = ContentChain.start
+    }
+
+    /// How far a batch has got: the log's tail as it grows, and the result.
+    private struct AppendProgress {
+        var lastSeq: UInt64
+        var lastIngest: Int64
+        var chain: UInt64
+        /// The wall clock once per batch: every new event of it without an
+        /// ingest time gets the same one (never less than the last).
+        let clock: Int64
+        var result = AppendResult()
+
+        init(tail: Tail, clock: Int64, count: Int) {
+            lastSeq = tail.seq
+            lastIngest = tail.ingestMs
+            chain = tail.chain
+            self.clock = clock
+            result.seqs.reserveCapacity(count)
+            result.duplicate.reserveCapacity(count)
+        }
+
+        /// The next new event's ingest time: its own when imported, which must
+        /// not go back in time, else the clock.
+        func ingestMs(for input: AppendInput) throws(StoreError) -> Int64 {
+            guard let provided = input.ingestMs else { return max(lastIngest, clock) }
+            guard provided >= lastIngest else {
+                throw StoreError(.badInput, "line \(input.line): field \"ingest_ms\": \(provided) is before the log's last ingest time \(lastIngest); imported history must keep its order",
+                                 line: input.line)
+            }
+            return provided
+        }
+
+        mutating func appended(chain: UInt64, ingestMs: Int64) {
+            lastSeq += 1
+            self.chain = chain
+            lastIngest = ingestMs
+            result.seqs.append(lastSeq)
+            result.duplicate.append(false)
+            result.appended += 1
+            if result.firstSeq == nil { result.firstSeq = lastSeq }
+            result.lastSeq = lastSeq
+        }
+
+        mutating func duplicate(of seq: UInt64) {
+            result.seqs.append(seq)
+            result.duplicate.append(true)
+            result.duplicates += 1
+        }
     }
 
     private func readTail(_ txn: borrowing LMDBTransaction) throws -> Tail {
@@ -635,14 +724,15 @@ public enum LogRecord {
         public var contentOffset: Int
     }
 
-    static func write(content: [UInt8], chain: UInt64, ingestMs: Int64, into w: inout ByteWriter) {
+    static func write(content: UnsafeRawBufferPointer, chain: UInt64, ingestMs: Int64, into w: inout ByteWriter) {
+        let start = w.count
         w.u8(EventLog.formatVersion)
         w.u32le(0)
         w.u64le(chain)
         w.svarint(ingestMs)
-        w.bytes.append(contentsOf: content)
-        let crc = w.bytes.withUnsafeBytes { RecordChecksum.crc32c(UnsafeRawBufferPointer(rebasing: $0[chainOffset...])) }
-        for k in 0..<4 { w.bytes[crcOffset + k] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * k)) }
+        w.append(content)
+        let crc = w.withUnsafeBytes { RecordChecksum.crc32c(UnsafeRawBufferPointer(rebasing: $0[(start + chainOffset)...])) }
+        w.setU32le(crc, at: start + crcOffset)
     }
 
     /// Parses the header, checking version (not the CRC; see ``verifyChecksum``).

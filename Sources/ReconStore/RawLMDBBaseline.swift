@@ -69,7 +69,7 @@ extension EventLog {
     /// The encoded record bytes the log would store for `event` (benchmarks).
     public static func recordBytes(for event: Event, ingestMs: Int64) -> [UInt8] {
         var w = ByteWriter()
-        LogRecord.write(content: EventCodec.encode(event), chain: 0, ingestMs: ingestMs, into: &w)
+        EventCodec.encode(event).withUnsafeBytes { LogRecord.write(content: $0, chain: 0, ingestMs: ingestMs, into: &w) }
         return w.bytes
     }
 }

@@ -45,6 +45,29 @@ struct BenchAppendCommand: ParsableCommand {
         let decodeSeconds = monotonicSeconds() - decodeStart
         print(row("json decode only", decoded.count, decodeSeconds, baseline: nil))
 
+        // What engine append does per event besides LMDB's work, alone.
+        var writer = ByteWriter(capacity: 512)
+        let encodeStart = monotonicSeconds()
+        var encodedBytes = 0
+        for event in all {
+            writer.removeAll()
+            EventCodec.encode(event, into: &writer)
+            encodedBytes += writer.count
+        }
+        let encodeSeconds = monotonicSeconds() - encodeStart
+        print(row("codec encode only", all.count, encodeSeconds, baseline: nil) + "   \(encodedBytes / max(all.count, 1)) bytes/event")
+        let encodedAll = all.map { EventCodec.encode($0) }
+        let hashStart = monotonicSeconds()
+        var chain = ContentChain.start
+        var bodies: UInt64 = 0
+        for content in encodedAll {
+            let (next, body) = content.withUnsafeBytes { ContentChain.nextWithBodyHash(chain, content: $0) }
+            chain = next
+            bodies ^= body
+        }
+        let hashSeconds = monotonicSeconds() - hashStart
+        print(row("chain + body hash only", all.count, hashSeconds, baseline: nil) + (chain ^ bodies == 0 ? " " : ""))
+
         var rawAtLargestBatch = 0.0
         for batch in [1, 100, 10_000] {
             let count = batch == 1 ? min(singleEvents, events) : events
