@@ -40,21 +40,22 @@ public struct DecodedEvent: Sendable, Equatable {
 extension Event {
     /// Decodes one NDJSON line.
     public static func decode(line: Int, text: UnsafeBufferPointer<UInt8>) throws(EventInputError) -> DecodedEvent {
-        let value: JSONValue
+        let tape: JSONTape
         do {
-            value = try JSONReader.parse(text)
+            tape = try JSONTape(parsing: text)
         } catch {
             throw EventInputError(line: line, field: nil, reason: error.description)
         }
-        return try decode(line: line, json: value)
+        return try decode(line: line, tape: tape, token: 0)
     }
 
-    /// Decodes one parsed JSON value.
-    public static func decode(line: Int, json: JSONValue) throws(EventInputError) -> DecodedEvent {
-        guard case .object(let object) = json else {
-            throw EventInputError(line: line, field: nil, reason: "expected a JSON object, got \(json.summary)")
+    /// Decodes the event at `token` of a parsed document (a line, or an item of
+    /// a JSON array).
+    public static func decode(line: Int, tape: JSONTape, token: Int) throws(EventInputError) -> DecodedEvent {
+        guard tape.tokens[token].kind == .object else {
+            throw EventInputError(line: line, field: nil, reason: "expected a JSON object, got \(tape.summary(token))")
         }
-        var fields = FieldReader(object: object, path: "", line: line)
+        var fields = FieldReader(tape: tape, object: token, path: "", line: line)
         let typeName = try fields.string("type")
         guard let type = EventType(name: typeName) else {
             let known = EventType.allCases.map(\.name).joined(separator: ", ")
@@ -179,32 +180,42 @@ extension Event {
     }
 }
 
-/// Reads typed fields from one JSON object, naming the field in every error and
-/// remembering how many it consumed so that unknown fields can be rejected.
+/// Reads typed fields from one JSON object of a tape, naming the field in every
+/// error and remembering which it consumed so that unknown fields can be rejected.
 struct FieldReader {
-    let object: JSONObject
+    let tape: JSONTape
+    /// The object's token.
+    let object: Int
     /// The object's path, or its list's path when it is entry `index` of a list.
     private let basePath: String
     private let index: Int?
     let line: Int
-    /// Bit i set: entry i was read. Objects with more than 64 fields are rejected.
+    /// Bit i set: field i was read. Objects with more than 64 fields are rejected.
     private var consumedMask: UInt64 = 0
+    /// Where the search for the next field starts (its key token and ordinal):
+    /// just after the last one found.
+    private var cursorKey: Int
+    private var cursorOrdinal = 0
 
-    init(object: JSONObject, path: String, line: Int) {
+    init(tape: JSONTape, object: Int, path: String, line: Int) {
+        self.tape = tape
         self.object = object
         basePath = path
         index = nil
         self.line = line
+        cursorKey = tape.firstField(of: object)
     }
 
     /// A reader of entry `index` of the list at `listPath`. The entry's path is
     /// spelled out only for an error: formatting it for every entry of every
     /// snapshot was a tenth of decoding one.
-    init(object: JSONObject, listPath: String, index: Int, line: Int) {
+    init(tape: JSONTape, object: Int, listPath: String, index: Int, line: Int) {
+        self.tape = tape
         self.object = object
         basePath = listPath
         self.index = index
         self.line = line
+        cursorKey = tape.firstField(of: object)
     }
 
     /// `positions[2]`, `fill`, or empty for the event itself.
@@ -216,38 +227,57 @@ struct FieldReader {
         EventInputError(line: line, field: key.map(fieldPath) ?? (path.isEmpty ? nil : path), reason: reason)
     }
 
-    /// Where the search for the next field starts: just after the last one found.
-    private var cursor = 0
-
-    /// Finds a field, searching from the one after the last found and wrapping.
-    /// Decoders read fields in the order writers write them, so the first key
-    /// compared is almost always the one asked for: an equal comparison is cheap,
-    /// an unequal one is not, and a scan from the top made a read quadratic.
-    private mutating func take(_ key: String) -> JSONValue? {
-        let entries = object.entries
-        let count = entries.count
-        var index = cursor < count ? cursor : 0
+    /// Finds a field and returns its value's token, searching from the one after
+    /// the last found and wrapping. Decoders read fields in the order writers
+    /// write them, so the first key compared is almost always the one asked for.
+    private mutating func take(_ key: String) -> Int? {
+        let count = tape.count(object)
+        guard count > 0 else { return nil }
+        var keyToken = cursorKey
+        var ordinal = cursorOrdinal
         for _ in 0..<count {
-            if entries[index].key == key {
-                if index < 64 { consumedMask |= 1 << UInt64(index) }
-                cursor = index + 1
-                return entries[index].value
+            let found = tape.stringEquals(keyToken, key)
+            let value = keyToken + 1
+            ordinal += 1
+            keyToken = tape.nextField(after: keyToken)
+            if ordinal == count {
+                ordinal = 0
+                keyToken = tape.firstField(of: object)
             }
-            index = index + 1 == count ? 0 : index + 1
+            if found {
+                let foundOrdinal = ordinal == 0 ? count - 1 : ordinal - 1
+                if foundOrdinal < 64 { consumedMask |= 1 << UInt64(foundOrdinal) }
+                cursorKey = keyToken
+                cursorOrdinal = ordinal
+                return value
+            }
         }
         return nil
     }
 
-    private mutating func required(_ key: String) throws(EventInputError) -> JSONValue {
+    private func kind(_ token: Int) -> JSONTape.Kind { tape.tokens[token].kind }
+
+    /// The value's token, or nil when the field is absent or null.
+    private mutating func takeUnlessNull(_ key: String) -> Int? {
+        guard let value = take(key), kind(value) != .null else { return nil }
+        return value
+    }
+
+    private mutating func required(_ key: String) throws(EventInputError) -> Int {
         guard let value = take(key) else { throw error(key, "is required") }
         return value
     }
 
     /// Names the first field (in source order) that no reader asked for.
     mutating func rejectUnknownFields(context: String) throws(EventInputError) {
-        if object.entries.count > 64 { throw error(nil, "more than 64 fields") }
-        for (index, entry) in object.entries.enumerated() where consumedMask & (1 << UInt64(index)) == 0 {
-            throw error(entry.key, "unknown field for \(context)")
+        let count = tape.count(object)
+        if count > 64 { throw error(nil, "more than 64 fields") }
+        var key = tape.firstField(of: object)
+        for ordinal in 0..<count {
+            if consumedMask & (1 << UInt64(ordinal)) == 0 {
+                throw error(tape.string(at: key), "unknown field for \(context)")
+            }
+            key = tape.nextField(after: key)
         }
     }
 
@@ -255,8 +285,12 @@ struct FieldReader {
 
     mutating func string(_ key: String) throws(EventInputError) -> String {
         let value = try required(key)
-        guard case .string(let s) = value else { throw error(key, "expected a string, got \(value.summary)") }
-        return s
+        return try toString(value, key)
+    }
+
+    private func toString(_ value: Int, _ key: String) throws(EventInputError) -> String {
+        guard kind(value) == .string else { throw error(key, "expected a string, got \(tape.summary(value))") }
+        return tape.string(at: value)
     }
 
     /// An identifier-like string: 1…128 characters, no control characters.
@@ -280,9 +314,8 @@ struct FieldReader {
     }
 
     mutating func optionalName(_ key: String) throws(EventInputError) -> String? {
-        guard let value = take(key) else { return nil }
-        if case .null = value { return nil }
-        guard case .string(let s) = value else { throw error(key, "expected a string, got \(value.summary)") }
+        guard let value = takeUnlessNull(key) else { return nil }
+        let s = try toString(value, key)
         try checkName(s, key)
         return s
     }
@@ -303,8 +336,7 @@ struct FieldReader {
     }
 
     mutating func optionalDecimal(_ key: String) throws(EventInputError) -> ExactDecimal? {
-        guard let value = take(key) else { return nil }
-        if case .null = value { return nil }
+        guard let value = takeUnlessNull(key) else { return nil }
         return try toDecimal(value, key)
     }
 
@@ -326,28 +358,25 @@ struct FieldReader {
         return d
     }
 
-    private func toDecimal(_ value: JSONValue, _ key: String) throws(EventInputError) -> ExactDecimal {
-        var text: String
+    /// A decimal string, or a JSON number (which may have an exponent), parsed
+    /// from its bytes where they lie.
+    private func toDecimal(_ value: Int, _ key: String) throws(EventInputError) -> ExactDecimal {
         let allowExponent: Bool
-        switch value {
-        case .string(let s):
-            text = s
-            allowExponent = false
-        case .number(let n):
-            text = n
-            allowExponent = true
-        default:
-            throw error(key, "expected a decimal string, got \(value.summary)")
+        switch kind(value) {
+        case .string: allowExponent = false
+        case .number: allowExponent = true
+        default: throw error(key, "expected a decimal string, got \(tape.summary(value))")
         }
-        let parsed = text.withUTF8 { bytes in
+        let parsed = tape.withText(value) { bytes in
             Result { () throws(ExactDecimal.ParseError) in try ExactDecimal.parse(bytes, allowExponent: allowExponent) }
         }
         switch parsed {
-        case .success(let value):
-            return value
-        case .failure(let error):
+        case .success(let decimal):
+            return decimal
+        case .failure(let failure):
+            let text = kind(value) == .string ? tape.string(at: value) : tape.numberText(at: value)
             let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
-            throw self.error(key, "\(error) (got \"\(shown)\")")
+            throw error(key, "\(failure) (got \"\(shown)\")")
         }
     }
 
@@ -359,24 +388,26 @@ struct FieldReader {
     }
 
     mutating func optionalInt(_ key: String) throws(EventInputError) -> Int64? {
-        guard let value = take(key) else { return nil }
-        if case .null = value { return nil }
+        guard let value = takeUnlessNull(key) else { return nil }
         return try toInt(value, key)
     }
 
-    private func toInt(_ value: JSONValue, _ key: String) throws(EventInputError) -> Int64 {
-        guard case .number(let text) = value else {
-            throw error(key, "expected an integer, got \(value.summary)")
+    private func toInt(_ value: Int, _ key: String) throws(EventInputError) -> Int64 {
+        guard kind(value) == .number else {
+            throw error(key, "expected an integer, got \(tape.summary(value))")
         }
+        let text = tape.numberText(at: value)
         guard let n = Int64(text) else { throw error(key, "expected an integer in 64-bit range, got \(text.prefix(40))") }
         return n
     }
 
     mutating func optionalBool(_ key: String) throws(EventInputError) -> Bool? {
-        guard let value = take(key) else { return nil }
-        if case .null = value { return nil }
-        guard case .bool(let b) = value else { throw error(key, "expected true or false, got \(value.summary)") }
-        return b
+        guard let value = takeUnlessNull(key) else { return nil }
+        switch kind(value) {
+        case .true: return true
+        case .false: return false
+        default: throw error(key, "expected true or false, got \(tape.summary(value))")
+        }
     }
 
     mutating func enumeration<E: RawRepresentable>(_ key: String) throws(EventInputError) -> E
@@ -397,44 +428,47 @@ struct FieldReader {
     }
 
     mutating func optionalList<T>(_ key: String, _ element: (inout FieldReader) throws(EventInputError) -> T) throws(EventInputError) -> [T]? {
-        guard let value = take(key) else { return nil }
-        if case .null = value { return nil }
-        guard case .array(let items) = value else { throw error(key, "expected an array, got \(value.summary)") }
-        if items.count > EventLimits.maxListCount { throw error(key, "more than \(EventLimits.maxListCount) entries") }
+        guard let value = takeUnlessNull(key) else { return nil }
+        guard kind(value) == .array else { throw error(key, "expected an array, got \(tape.summary(value))") }
+        let count = tape.count(value)
+        if count > EventLimits.maxListCount { throw error(key, "more than \(EventLimits.maxListCount) entries") }
         var result: [T] = []
-        result.reserveCapacity(items.count)
+        result.reserveCapacity(count)
         let listPath = fieldPath(key)
-        for (index, item) in items.enumerated() {
-            guard case .object(let object) = item else {
-                throw EventInputError(line: line, field: "\(listPath)[\(index)]", reason: "expected an object, got \(item.summary)")
+        var item = tape.firstItem(of: value)
+        for index in 0..<count {
+            guard kind(item) == .object else {
+                throw EventInputError(line: line, field: "\(listPath)[\(index)]", reason: "expected an object, got \(tape.summary(item))")
             }
-            var reader = FieldReader(object: object, listPath: listPath, index: index, line: line)
+            var reader = FieldReader(tape: tape, object: item, listPath: listPath, index: index, line: line)
             result.append(try element(&reader))
             try reader.rejectUnknownFields(context: "this entry")
+            item = tape.nextItem(after: item)
         }
         return result
     }
 
     mutating func optionalObject<T>(_ key: String, _ body: (inout FieldReader) throws(EventInputError) -> T) throws(EventInputError) -> T? {
-        guard let value = take(key) else { return nil }
-        if case .null = value { return nil }
-        guard case .object(let object) = value else { throw error(key, "expected an object, got \(value.summary)") }
-        var reader = FieldReader(object: object, path: fieldPath(key), line: line)
+        guard let value = takeUnlessNull(key) else { return nil }
+        guard kind(value) == .object else { throw error(key, "expected an object, got \(tape.summary(value))") }
+        var reader = FieldReader(tape: tape, object: value, path: fieldPath(key), line: line)
         let result = try body(&reader)
         try reader.rejectUnknownFields(context: "this object")
         return result
     }
 
     mutating func optionalNameList(_ key: String) throws(EventInputError) -> [String]? {
-        guard let value = take(key) else { return nil }
-        if case .null = value { return nil }
-        guard case .array(let items) = value else { throw error(key, "expected an array of strings, got \(value.summary)") }
+        guard let value = takeUnlessNull(key) else { return nil }
+        guard kind(value) == .array else { throw error(key, "expected an array of strings, got \(tape.summary(value))") }
         var names: [String] = []
-        for (index, item) in items.enumerated() {
-            guard case .string(let s) = item, !s.isEmpty, s.count <= EventLimits.maxNameLength else {
-                throw EventInputError(line: line, field: "\(fieldPath(key))[\(index)]", reason: "expected a symbol string, got \(item.summary)")
+        var item = tape.firstItem(of: value)
+        for index in 0..<tape.count(value) {
+            let s = kind(item) == .string ? tape.string(at: item) : ""
+            guard !s.isEmpty, s.count <= EventLimits.maxNameLength else {
+                throw EventInputError(line: line, field: "\(fieldPath(key))[\(index)]", reason: "expected a symbol string, got \(tape.summary(item))")
             }
             names.append(s)
+            item = tape.nextItem(after: item)
         }
         return names
     }

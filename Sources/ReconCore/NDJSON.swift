@@ -69,18 +69,21 @@ public enum NDJSON {
         guard first < buffer.count, buffer[first] == UInt8(ascii: "[") else {
             return try decode(bytes, maxLineBytes: maxLineBytes)
         }
-        let value: JSONValue
+        let tape: JSONTape
         do {
-            value = try JSONReader.parse(buffer)
+            tape = try JSONTape(parsing: buffer)
         } catch {
             throw EventInputError(line: 0, field: nil, reason: error.description)
         }
-        guard case .array(let items) = value else { throw EventInputError(line: 0, field: nil, reason: "expected a JSON array") }
+        guard tape.tokens[0].kind == .array else { throw EventInputError(line: 0, field: nil, reason: "expected a JSON array") }
+        let count = tape.count(0)
         var events: [DecodedEvent] = []
-        events.reserveCapacity(items.count)
+        events.reserveCapacity(count)
         // In an array, "line" is the event's 1-based position.
-        for (index, item) in items.enumerated() {
-            events.append(try Event.decode(line: index + 1, json: item))
+        var item = tape.firstItem(of: 0)
+        for index in 0..<count {
+            events.append(try Event.decode(line: index + 1, tape: tape, token: item))
+            item = tape.nextItem(after: item)
         }
         return events
     }
