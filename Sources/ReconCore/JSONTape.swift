@@ -326,44 +326,18 @@ private struct Parser {
     }
 
     private mutating func parseArray(depth: Int) throws(JSONSyntaxError) {
-        let token = tokens.count
-        append(.array, start: index, end: index, count: 0)
-        index += 1
-        skipSpace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return
-        }
+        guard let token = open(.array, closer: UInt8(ascii: "]")) else { return }
         var count = 0
         while true {
             skipSpace()
             try parseValue(depth: depth)
             count += 1
-            skipSpace()
-            guard index < bytes.count else { throw error("unterminated array") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                tokens[token].count = count
-                tokens[token].next = tokens.count
-                return
-            }
-            throw error("expected ',' or ']' in array")
+            if try endOfItem(token, count: count, closer: UInt8(ascii: "]"), in: "array") { return }
         }
     }
 
     private mutating func parseObject(depth: Int) throws(JSONSyntaxError) {
-        let token = tokens.count
-        append(.object, start: index, end: index, count: 0)
-        index += 1
-        skipSpace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return
-        }
+        guard let token = open(.object, closer: UInt8(ascii: "}")) else { return }
         let printsBase = keyPrints.count
         defer { keyPrints.removeSubrange(printsBase...) }
         var count = 0
@@ -384,20 +358,40 @@ private struct Parser {
             skipSpace()
             try parseValue(depth: depth)
             count += 1
-            skipSpace()
-            guard index < bytes.count else { throw error("unterminated object") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                tokens[token].count = count
-                tokens[token].next = tokens.count
-                return
-            }
-            throw error("expected ',' or '}' in object")
+            if try endOfItem(token, count: count, closer: UInt8(ascii: "}"), in: "object") { return }
         }
+    }
+
+    /// Appends an array's or object's token at its opening bracket and steps in;
+    /// nil when the closing bracket follows at once (an empty one, complete).
+    private mutating func open(_ kind: JSONTape.Kind, closer: UInt8) -> Int? {
+        let token = tokens.count
+        append(kind, start: index, end: index, count: 0)
+        index += 1
+        skipSpace()
+        if index < bytes.count && bytes[index] == closer {
+            index += 1
+            return nil
+        }
+        return token
+    }
+
+    /// After an array's item or an object's field: false past a comma, true past
+    /// the closing bracket (the container's token then gets its count and end).
+    private mutating func endOfItem(_ token: Int, count: Int, closer: UInt8, in container: String) throws(JSONSyntaxError) -> Bool {
+        skipSpace()
+        guard index < bytes.count else { throw error("unterminated \(container)") }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
+            return false
+        }
+        guard bytes[index] == closer else {
+            throw error("expected ',' or '\(Character(Unicode.Scalar(closer)))' in \(container)")
+        }
+        index += 1
+        tokens[token].count = count
+        tokens[token].next = tokens.count
+        return true
     }
 
     // Keys are compared by their decoded bytes, so `"a"` and `"\u0061"` are the same field.
