@@ -236,20 +236,19 @@ struct FieldReader {
         var keyToken = cursorKey
         var ordinal = cursorOrdinal
         for _ in 0..<count {
-            let found = tape.stringEquals(keyToken, key)
-            let value = keyToken + 1
+            let here = keyToken, hereOrdinal = ordinal
+            // On to the next field, wrapping after the last.
             ordinal += 1
             keyToken = tape.nextField(after: keyToken)
             if ordinal == count {
                 ordinal = 0
                 keyToken = tape.firstField(of: object)
             }
-            if found {
-                let foundOrdinal = ordinal == 0 ? count - 1 : ordinal - 1
-                if foundOrdinal < 64 { consumedMask |= 1 << UInt64(foundOrdinal) }
+            if tape.stringEquals(here, key) {
+                if hereOrdinal < 64 { consumedMask |= 1 << UInt64(hereOrdinal) }
                 cursorKey = keyToken
                 cursorOrdinal = ordinal
-                return value
+                return here + 1
             }
         }
         return nil
