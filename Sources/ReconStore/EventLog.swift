@@ -260,8 +260,8 @@ public final class EventLog: @unchecked Sendable {
         var progress = AppendProgress(tail: tail, clock: now(), count: inputs.count)
         var indexValue = [UInt8](repeating: 0, count: 16)
         var next = 0
-        if inputs.count >= prepareAheadFrom {
-            let ahead = RecordsPreparedAhead(inputs, chain: tail.chain, lastIngestMs: tail.ingestMs, clock: progress.clock)
+        if inputs.count >= prepareAheadFrom,
+           let ahead = RecordsPreparedAhead(inputs, chain: tail.chain, lastIngestMs: tail.ingestMs, clock: progress.clock) {
             defer { ahead.finish() }
             next = try inputs.withUnsafeBufferPointer { inputs in
                 try appendPrepared(ahead, inputs, txn, &progress, &indexValue)

@@ -1,6 +1,9 @@
 import Dispatch
 import ReconCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A large batch's records, built on another core while the writer stores them.
 ///
@@ -56,15 +59,47 @@ final class RecordsPreparedAhead: @unchecked Sendable {
 
     /// Starts building the records of `inputs` that follow a log whose last
     /// record has `chain` and `lastIngestMs`; new events without an ingest time
-    /// get `clock` (never less than the last).
-    init(_ inputs: [AppendInput], chain: UInt64, lastIngestMs: Int64, clock: Int64) {
+    /// get `clock` (never less than the last). Nil when no thread could be
+    /// started: the writer then builds the batch itself.
+    ///
+    /// The builder has a thread of its own, not one of a pool: the writer waits
+    /// for it, and a pool whose threads are all busy or waiting (the writer may be
+    /// on one of them) would hold it back.
+    init?(_ inputs: [AppendInput], chain: UInt64, lastIngestMs: Int64, clock: Int64) {
         let size = Self.chunkSize
         chunkCount = (inputs.count + size - 1) / size
         chunks = (0..<chunkCount).map { Chunk(first: $0 * size, count: min(size, inputs.count - $0 * size)) }
         ready = (0..<chunkCount).map { _ in DispatchSemaphore(value: 0) }
-        DispatchQueue.global(qos: .userInitiated).async(group: builder) { [self] in
+        builder.enter()
+        let started = Self.startThread { [self] in
             build(inputs, chain: chain, lastIngestMs: lastIngestMs, clock: clock)
+            builder.leave()
         }
+        guard started else {
+            builder.leave()
+            return nil
+        }
+    }
+
+    /// Runs `body` on a new detached thread; false when none could be made.
+    private static func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+        let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        var thread = pthread_t()
+        let code = pthread_create(&thread, nil, { argument in
+            Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue().body()
+            return nil
+        }, box)
+        guard code == 0 else {
+            Unmanaged<ThreadBody>.fromOpaque(box).release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
+    }
+
+    private final class ThreadBody: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
     private func build(_ inputs: [AppendInput], chain: UInt64, lastIngestMs: Int64, clock: Int64) {
