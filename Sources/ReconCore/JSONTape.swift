@@ -123,19 +123,9 @@ public struct JSONTape {
     }
 
     /// A short name of the value's kind and a glimpse of it, for error messages
-    /// (the same words as `JSONValue.summary`).
+    /// (`JSONValue.summary`; only ever on an error, so the tree is no cost).
     public func summary(_ token: Int) -> String {
-        switch tokens[token].kind {
-        case .null: return "null"
-        case .true: return "true"
-        case .false: return "false"
-        case .number: return "number \(numberText(at: token).prefix(40))"
-        case .string:
-            let s = string(at: token)
-            return "string \"\(s.prefix(40))\(s.count > 40 ? "…" : "")\""
-        case .array: return "an array"
-        case .object: return "an object"
-        }
+        value(at: token).summary
     }
 
     /// The value at `token` as a tree.

@@ -258,13 +258,12 @@ public final class EventLog: @unchecked Sendable {
         let txn = try LMDBTransaction(env, readOnly: false)
         let tail = try readTail(txn)
         var progress = AppendProgress(tail: tail, clock: now(), count: inputs.count)
-        var indexValue = [UInt8](repeating: 0, count: 16)
         var next = 0
         if inputs.count >= prepareAheadFrom,
            let ahead = RecordsPreparedAhead(inputs, chain: tail.chain, lastIngestMs: tail.ingestMs, clock: progress.clock) {
             defer { ahead.finish() }
             next = try inputs.withUnsafeBufferPointer { inputs in
-                try appendPrepared(ahead, inputs, txn, &progress, &indexValue)
+                try appendPrepared(ahead, inputs, txn, &progress)
             }
         }
         if next < inputs.count {
@@ -280,7 +279,7 @@ public final class EventLog: @unchecked Sendable {
                     // link is wasted on a duplicate, which is rare and costs nothing extra.
                     let (nextChain, bodyHash) = content.withUnsafeBytes { ContentChain.nextWithBodyHash(progress.chain, content: $0) }
                     let isNew = try content.withUnsafeBytes { content in
-                        try insert(inputs[i], bodyHash: bodyHash, content: content, txn, &progress, &indexValue)
+                        try insert(inputs[i], bodyHash: bodyHash, content: content, txn, &progress)
                     }
                     guard isNew else { continue }
                     let ingestMs = try progress.ingestMs(for: inputs[i])
@@ -301,8 +300,7 @@ public final class EventLog: @unchecked Sendable {
     /// Stores prepared records until the first duplicate; returns the index of
     /// the first input still to append (the batch's size when all were new).
     private func appendPrepared(_ ahead: RecordsPreparedAhead, _ inputs: UnsafeBufferPointer<AppendInput>,
-                                _ txn: borrowing LMDBTransaction, _ progress: inout AppendProgress,
-                                _ indexValue: inout [UInt8]) throws -> Int {
+                                _ txn: borrowing LMDBTransaction, _ progress: inout AppendProgress) throws -> Int {
         for k in 0..<ahead.chunkCount {
             let chunk = ahead.chunk(k)
             let stop: Int? = try chunk.records.withUnsafeBytes { records in
@@ -312,13 +310,12 @@ public final class EventLog: @unchecked Sendable {
                     let record = UnsafeRawBufferPointer(rebasing: records[start..<chunk.ends[j]])
                     start = chunk.ends[j]
                     let content = UnsafeRawBufferPointer(rebasing: records[chunk.contentStarts[j]..<chunk.ends[j]])
-                    guard try insert(inputs[i], bodyHash: chunk.bodyHashes[j], content: content, txn, &progress, &indexValue) else {
+                    guard try insert(inputs[i], bodyHash: chunk.bodyHashes[j], content: content, txn, &progress) else {
                         return i + 1
                     }
                     // Up to here every event was new, so the record was built with the
                     // chain and ingest time it would have been built with here.
                     let ingestMs = try progress.ingestMs(for: inputs[i])
-                    assert(ingestMs == chunk.ingestMs[j])
                     try put(record, txn, &progress, chain: chunk.chains[j], ingestMs: ingestMs)
                 }
                 return nil
@@ -332,15 +329,15 @@ public final class EventLog: @unchecked Sendable {
     /// same body (a duplicate, recorded in `progress`); throws when known with
     /// another body.
     private func insert(_ input: AppendInput, bodyHash: UInt64, content: UnsafeRawBufferPointer,
-                        _ txn: borrowing LMDBTransaction, _ progress: inout AppendProgress,
-                        _ indexValue: inout [UInt8]) throws -> Bool {
+                        _ txn: borrowing LMDBTransaction, _ progress: inout AppendProgress) throws -> Bool {
         // The id goes in first: a known id (from an earlier batch, or earlier in
         // this one, whose record this transaction already holds) comes back with
-        // its entry, and nothing is written for it.
-        writeIndexValue(&indexValue, seq: progress.lastSeq + 1, hash: bodyHash)
+        // its entry, and nothing is written for it. An entry is the seq and the
+        // body hash, each big-endian.
+        var entry = ((progress.lastSeq + 1).bigEndian, bodyHash.bigEndian)
         var id = input.event.id
         let existing: (seq: UInt64, hash: UInt64)? = try id.withUTF8 { k in
-            try indexValue.withUnsafeBytes { v in
+            try withUnsafeBytes(of: &entry) { v in
                 try txn.insert(ids, key: UnsafeRawBufferPointer(k), value: v) { stored in
                     guard stored.count == 16 else { throw StoreError(.corrupt, "id index entry of \"\(input.event.id)\" is damaged") }
                     return (UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: stored[0..<8])),
@@ -363,13 +360,6 @@ public final class EventLog: @unchecked Sendable {
         progress.appended(chain: chain, ingestMs: ingestMs)
     }
 
-    private func writeIndexValue(_ buffer: inout [UInt8], seq: UInt64, hash: UInt64) {
-        for k in 0..<8 {
-            buffer[k] = UInt8(truncatingIfNeeded: seq >> UInt64(56 - 8 * k))
-            buffer[8 + k] = UInt8(truncatingIfNeeded: hash >> UInt64(56 - 8 * k))
-        }
-    }
-
     private func conflict(_ input: AppendInput, seq: UInt64) -> StoreError {
         StoreError(.conflict, "line \(input.line): field \"id\": \"\(input.event.id)\" is already in the log at seq \(seq) with a different body; nothing of this batch was stored",
                    line: input.line, seq: seq)
@@ -379,6 +369,13 @@ public final class EventLog: @unchecked Sendable {
         var seq: UInt64 = 0
         var ingestMs: Int64 = 0
         var chain: UInt64 = ContentChain.start
+    }
+
+    /// The ingest time a new event gets: its own when imported, else the batch's
+    /// clock, never less than the last. (The writer also refuses an imported time
+    /// that goes back; see `AppendProgress.ingestMs(for:)`.)
+    static func ingestMs(of input: AppendInput, after last: Int64, clock: Int64) -> Int64 {
+        input.ingestMs ?? max(last, clock)
     }
 
     /// How far a batch has got: the log's tail as it grows, and the result.
@@ -403,7 +400,7 @@ public final class EventLog: @unchecked Sendable {
         /// The next new event's ingest time: its own when imported, which must
         /// not go back in time, else the clock.
         func ingestMs(for input: AppendInput) throws(StoreError) -> Int64 {
-            guard let provided = input.ingestMs else { return max(lastIngest, clock) }
+            guard let provided = input.ingestMs else { return EventLog.ingestMs(of: input, after: lastIngest, clock: clock) }
             guard provided >= lastIngest else {
                 throw StoreError(.badInput, "line \(input.line): field \"ingest_ms\": \(provided) is before the log's last ingest time \(lastIngest); imported history must keep its order",
                                  line: input.line)

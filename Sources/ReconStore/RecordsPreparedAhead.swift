@@ -32,7 +32,6 @@ final class RecordsPreparedAhead: @unchecked Sendable {
         var bodyHashes: [UInt64] = []
         /// The chain after each record.
         var chains: [UInt64] = []
-        var ingestMs: [Int64] = []
 
         init(first: Int, count: Int) {
             self.first = first
@@ -41,7 +40,6 @@ final class RecordsPreparedAhead: @unchecked Sendable {
             contentStarts.reserveCapacity(count)
             bodyHashes.reserveCapacity(count)
             chains.reserveCapacity(count)
-            ingestMs.reserveCapacity(count)
         }
 
         var count: Int { ends.count }
@@ -115,16 +113,14 @@ final class RecordsPreparedAhead: @unchecked Sendable {
                     EventCodec.encode(inputs[i].event, into: &content)
                     let (next, bodyHash) = content.withUnsafeBytes { ContentChain.nextWithBodyHash(chain, content: $0) }
                     chain = next
-                    // The writer's rule (EventLog.appendLocked); an imported time that
-                    // goes back is kept here and rejected there.
-                    lastIngest = inputs[i].ingestMs ?? max(lastIngest, clock)
+                    // An imported time that goes back is kept here and rejected by the writer.
+                    lastIngest = EventLog.ingestMs(of: inputs[i], after: lastIngest, clock: clock)
                     content.withUnsafeBytes { LogRecord.write(content: $0, chain: chain, ingestMs: lastIngest, into: &chunk.records) }
                     // The content is a record's last part.
                     chunk.contentStarts.append(chunk.records.count - content.count)
                     chunk.ends.append(chunk.records.count)
                     chunk.bodyHashes.append(bodyHash)
                     chunk.chains.append(chain)
-                    chunk.ingestMs.append(lastIngest)
                 }
                 ready[k].signal()
             }
