@@ -44,7 +44,9 @@ public struct AccountProjection: Sendable, Equatable {
             remote.apply(event, seq: seq)
             switch event.body {
             case .exchangeFills(let x):
-                for f in x.fills { pair(f.fillId) }
+                for f in x.fills {
+                    if let venueIndex = remote.fills.index(forKey: f.fillId) { pair(f.fillId, venueIndex) }
+                }
                 judgeAwaiting(in: TimeRange(fromMs: x.fromMs, toMs: x.toMs))
             default:
                 break
@@ -53,8 +55,8 @@ public struct AccountProjection: Sendable, Equatable {
             let before = local.fills.count
             local.apply(event, seq: seq)
             if local.fills.count > before, let fillId = event.newFillId, let fill = local.fills[fillId], fill.seq == seq {
-                if remote.fills[fillId] != nil {
-                    pair(fillId)
+                if let venueIndex = remote.fills.index(forKey: fillId) {
+                    pair(fillId, venueIndex)
                 } else if remote.fillCoverage.covers(fill.tsMs) && isInsideCoverage(fill.tsMs) {
                     fillIssues[fillId] = .missingRemote
                 } else {
@@ -68,40 +70,47 @@ public struct AccountProjection: Sendable, Equatable {
         remote.fillCoverage.contains { t >= $0.fromMs + Self.windowEdgeMs && t <= $0.toMs - Self.windowEdgeMs }
     }
 
-    /// Compares the two sides of one fill and records the outcome. Sides that
-    /// agree are compacted: the local fill becomes a digest, the venue record goes.
-    private mutating func pair(_ fillId: String) {
-        guard let r = remote.fills[fillId] else { return }
-        let b = r.record
-        if let digest = local.settledFills[fillId] {
+    /// Compares the two sides of one fill (the venue's at `venueIndex` in
+    /// `remote.fills`) and records the outcome. Sides that agree are compacted:
+    /// the local fill becomes a digest, the venue record goes. Every fill passes
+    /// here, so each table is looked up once and an empty one not at all.
+    private mutating func pair(_ fillId: String, _ venueIndex: [String: RemoteFill].Index) {
+        let b = remote.fills.values[venueIndex].record
+        let settledKey = SettledFills.Key(fillId)
+        if let digest = local.settledFills[settledKey] {
             let hash = b.fee == nil ? b.contentHash(includingFee: false) : b.contentHash(includingFee: true)
             let same = hash == (b.fee == nil ? digest.contentHashWithoutFee : digest.contentHash)
                 && abs(digest.tsMs - (b.tsMs ?? digest.tsMs)) <= Self.fillTimeFloorMs
             if same {
-                remote.fills[fillId] = nil
-                fillIssues[fillId] = nil
+                remote.fills.remove(at: venueIndex)
+                clearIssue(fillId)
             } else {
                 fillIssues[fillId] = .differs
             }
             return
         }
-        guard let l = local.fills[fillId] else {
+        guard let localIndex = local.fills.index(forKey: fillId) else {
             fillIssues[fillId] = .missingLocal
             return
         }
-        awaitingHistory[fillId] = nil
+        if !awaitingHistory.isEmpty { awaitingHistory[fillId] = nil }
+        let l = local.fills.values[localIndex]
         let a = l.record
         let same = a.orderId == b.orderId && a.symbol == b.symbol && a.side == b.side && a.qty == b.qty && a.price == b.price
             && (b.fee == nil || (a.fee == b.fee && a.feeAsset == b.feeAsset)) && a.liquidity == b.liquidity
             && abs(l.tsMs - (b.tsMs ?? l.tsMs)) <= Self.fillTimeFloorMs
         if same {
-            fillIssues[fillId] = nil
-            local.settledFills.settle(fillId, FillDigest(l))
-            local.fills[fillId] = nil
-            remote.fills[fillId] = nil
+            clearIssue(fillId)
+            local.settledFills.insert(key: settledKey, digest: FillDigest(l))
+            local.fills.remove(at: localIndex)
+            remote.fills.remove(at: venueIndex)
         } else {
             fillIssues[fillId] = .differs
         }
+    }
+
+    private mutating func clearIssue(_ fillId: String) {
+        if !fillIssues.isEmpty { fillIssues[fillId] = nil }
     }
 
     /// A new window of history: local fills inside it that it lacks are missing remotely.

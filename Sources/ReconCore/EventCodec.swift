@@ -124,7 +124,9 @@ public enum EventCodec {
         return w.bytes
     }
 
-    public static func decode(_ r: inout ByteReader) throws(CodecError) -> Event {
+    /// Decodes one event. Lists in `skipping` of an exchange snapshot are stepped
+    /// over and come back nil (see ``SnapshotLists``); no other event changes.
+    public static func decode(_ r: inout ByteReader, skipping: SnapshotLists = []) throws(CodecError) -> Event {
         guard let type = EventType(rawValue: try r.u8()) else { throw CodecError.malformed("unknown event type tag") }
         let id = try r.string()
         let account = try r.string()
@@ -158,20 +160,38 @@ public enum EventCodec {
             guard kindIndex < TransferKind.allCases.count else { throw CodecError.malformed("unknown transfer kind") }
             body = .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex]))
         case .exchangeSnapshot:
-            let positions = try r.optional { (r: inout ByteReader) throws(CodecError) in
-                try r.list { (r: inout ByteReader) throws(CodecError) in
-                    RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
+            let positions: [RemotePosition]?
+            if skipping.contains(.positions) {
+                try r.skipPositions()
+                positions = nil
+            } else {
+                positions = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                    try r.list { (r: inout ByteReader) throws(CodecError) in
+                        RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
+                    }
                 }
             }
-            let orders = try r.optional { (r: inout ByteReader) throws(CodecError) in
-                try r.list { (r: inout ByteReader) throws(CodecError) in
-                    RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(),
-                                remaining: try r.decimal(),
-                                price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
+            let orders: [RemoteOrder]?
+            if skipping.contains(.openOrders) {
+                try r.skipOpenOrders()
+                orders = nil
+            } else {
+                orders = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                    try r.list { (r: inout ByteReader) throws(CodecError) in
+                        RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(),
+                                    remaining: try r.decimal(),
+                                    price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
+                    }
                 }
             }
-            let balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
-                try r.list { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
+            let balances: [RemoteBalance]?
+            if skipping.contains(.balances) {
+                try r.skipBalances()
+                balances = nil
+            } else {
+                balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                    try r.list { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
+                }
             }
             let equity = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
             let prices = try r.optional { (r: inout ByteReader) throws(CodecError) in
@@ -390,7 +410,7 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
 /// storage transaction that owns them ends).
 public struct ByteReader {
     let base: UnsafeRawBufferPointer
-    public private(set) var offset: Int
+    public internal(set) var offset: Int
 
     public init(_ base: UnsafeRawBufferPointer, offset: Int = 0) {
         self.base = base
@@ -468,6 +488,21 @@ public struct ByteReader {
     public mutating func decimal() throws(CodecError) -> ExactDecimal {
         let scale = Int(try u8())
         guard scale <= ExactDecimal.maxScale else { throw .malformed("decimal scale \(scale)") }
+        // Nearly every stored significand fits nine varint bytes (63 bits): read
+        // those in 64-bit arithmetic, and only a longer one in 128 bits.
+        var narrow: UInt64 = 0
+        var at = offset
+        let end = Swift.min(base.count, offset + 9)
+        while at < end {
+            let byte = base[at]
+            narrow |= UInt64(byte & 0x7F) << UInt64(7 * (at - offset))
+            at += 1
+            if byte & 0x80 == 0 {
+                offset = at
+                let value = Int64(bitPattern: (narrow >> 1) ^ (0 &- (narrow & 1)))
+                return ExactDecimal(significand: Int128(value), scale: scale)
+            }
+        }
         var zigzag: UInt128 = 0
         var shift: UInt128 = 0
         while true {

@@ -137,6 +137,12 @@ public struct LocalBalance: Sendable, Equatable {
     public var amount: ExactDecimal = .zero
     public var lastSeq: UInt64
     public var synthetic = false
+
+    mutating func credit(_ delta: ExactDecimal, seq: UInt64, synthetic byCorrection: Bool) {
+        amount += delta
+        lastSeq = seq
+        synthetic = synthetic || byCorrection
+    }
 }
 
 public struct LocalFill: Sendable, Equatable {
@@ -215,6 +221,24 @@ public struct FeeAggregate: Sendable, Equatable {
     public var firstSeq: UInt64 = 0
     public var lastSeq: UInt64 = 0
     public var firstFillId = ""
+
+    /// Counts one fill. `quoteFee` is nil when the fee is unknown, `.some(nil)`
+    /// when it was paid in a third asset.
+    mutating func add(notional fillNotional: ExactDecimal, quoteFee: ExactDecimal??, seq: UInt64) {
+        count += 1
+        notional += fillNotional
+        switch quoteFee {
+        case .some(.some(let fee)):
+            feeSum += fee
+            feeNotional += fillNotional
+            if fee.isPositive { charged += fee } else { rebated -= fee }
+        case .some(.none):
+            otherAssetFees += 1
+        case .none:
+            break
+        }
+        lastSeq = seq
+    }
 }
 
 /// A fact about the local log itself, found while folding (not a diff with the venue).
@@ -286,20 +310,22 @@ extension LocalProjection {
         case .instrument(let x):
             instruments[x.symbol] = InstrumentState(instrument: x, seq: seq)
         case .orderSubmitted(let x):
-            if var early = closedOrders[x.orderId], early.arrivedBeforeItsOrder {
-                // Its cancel or reject overtook it: the order arrives closed.
-                early.symbol = x.symbol
-                early.qty = x.qty
-                early.filled += earlyFills.removeValue(forKey: x.orderId) ?? 0
+            if let closedIndex = closedOrders.index(forKey: x.orderId) {
+                // A repeat of a closed order changes nothing, unless its cancel or
+                // reject overtook it: then the order arrives closed.
+                guard closedOrders.values[closedIndex].arrivedBeforeItsOrder else { return }
+                let early = earlyFills.isEmpty ? nil : earlyFills.removeValue(forKey: x.orderId)
+                closedOrders.values[closedIndex].symbol = x.symbol
+                closedOrders.values[closedIndex].qty = x.qty
+                closedOrders.values[closedIndex].filled += early ?? 0
                 findings.removeAll { $0.kind == .fillUnknownOrder && $0.orderId == x.orderId }
-                closedOrders[x.orderId] = early
                 return
             }
-            guard openOrders.index(forKey: x.orderId) == nil && closedOrders.index(forKey: x.orderId) == nil else { return }
+            guard openOrders.index(forKey: x.orderId) == nil else { return }
             var order = LocalOrder(
                 orderId: x.orderId, symbol: x.symbol, side: x.side, qty: x.qty, price: x.price, orderType: x.orderType,
                 postOnly: x.postOnly, reduceOnly: x.reduceOnly, submittedSeq: seq, submittedTsMs: event.tsMs, lastSeq: seq)
-            if let early = earlyFills.removeValue(forKey: x.orderId) {
+            if !earlyFills.isEmpty, let early = earlyFills.removeValue(forKey: x.orderId) {
                 order.filled = early
                 findings.removeAll { $0.kind == .fillUnknownOrder && $0.orderId == x.orderId }
             }
@@ -357,11 +383,8 @@ extension LocalProjection {
     }
 
     private mutating func credit(_ asset: String, _ amount: ExactDecimal, seq: UInt64, synthetic: Bool) {
-        var balance = balances[asset] ?? LocalBalance(lastSeq: seq)
-        balance.amount += amount
-        balance.lastSeq = seq
-        balance.synthetic = balance.synthetic || synthetic
-        balances[asset] = balance
+        // Changed in place: one lookup, where a copy out and back took two.
+        balances[asset, default: LocalBalance(lastSeq: seq)].credit(amount, seq: seq, synthetic: synthetic)
     }
 
     /// The kind of a symbol: declared, or a linear perp settled in the fee asset.
@@ -396,18 +419,17 @@ extension LocalProjection {
         fills[x.fillId] = LocalFill(record: record, seq: seq, tsMs: tsMs, synthetic: synthetic)
 
         // The order's lifecycle.
-        if var order = openOrders[x.orderId] {
-            order.filled += x.qty
-            order.lastSeq = seq
+        if let index = openOrders.index(forKey: x.orderId) {
+            openOrders.values[index].filled += x.qty
+            openOrders.values[index].lastSeq = seq
+            let order = openOrders.values[index]
             if order.filled > order.qty {
                 findings.append(IntegrityFinding(kind: .fillOverfill, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
                                                  local: "\(order.qty)", other: "\(order.filled)", firstSeq: order.submittedSeq))
             }
             if order.filled >= order.qty {
-                openOrders[x.orderId] = nil
+                openOrders.remove(at: index)
                 recordClosed(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
-            } else {
-                openOrders[x.orderId] = order
             }
         } else if var closed = closedOrders[x.orderId] {
             closed.filled += x.qty
@@ -433,11 +455,10 @@ extension LocalProjection {
             credit(base, x.side == .buy ? x.qty : -x.qty, seq: seq, synthetic: synthetic)
             credit(kind.settlement, x.side == .buy ? -notional : notional, seq: seq, synthetic: synthetic)
         } else {
-            var position = positions[x.symbol] ?? LocalPosition(symbol: x.symbol, settlementAsset: kind.settlement, firstSeq: seq, lastSeq: seq)
-            let change = trade(&position, side: x.side, qty: x.qty, price: x.price, fee: x.fee ?? .zero, seq: seq, tsMs: tsMs, synthetic: synthetic)
-            positions[x.symbol] = position
+            let index = positionIndex(x.symbol, settlementAsset: kind.settlement, seq: seq)
+            let change = trade(at: index, side: x.side, qty: x.qty, price: x.price, fee: x.fee ?? .zero, seq: seq, tsMs: tsMs, synthetic: synthetic)
             if !change.realizedPnl.isZero {
-                credit(position.settlementAsset, change.realizedPnl, seq: seq, synthetic: synthetic)
+                credit(positions.values[index].settlementAsset, change.realizedPnl, seq: seq, synthetic: synthetic)
             }
         }
         if let fee = x.fee, let asset = x.feeAsset, !fee.isZero {
@@ -445,28 +466,35 @@ extension LocalProjection {
         }
 
         // Fee aggregates (a fee in another asset than the settlement one is counted apart).
-        let key = FeeKey(symbol: x.symbol, liquidity: x.liquidity)
-        var aggregate = fees[key] ?? FeeAggregate(firstSeq: seq, firstFillId: x.fillId)
-        aggregate.count += 1
-        aggregate.notional += x.qty * x.price
-        if let fee = x.fee {
-            let quoteFee: ExactDecimal? = x.feeAsset == nil || x.feeAsset == kind.settlement ? fee
+        let quoteFee: ExactDecimal?? = x.fee.map { fee in
+            x.feeAsset == nil || x.feeAsset == kind.settlement ? fee
                 : (kind.base != nil && x.feeAsset == kind.base ? fee * x.price : nil)
-            if let quoteFee {
-                aggregate.feeSum += quoteFee
-                aggregate.feeNotional += x.qty * x.price
-                if quoteFee.isPositive { aggregate.charged += quoteFee } else { aggregate.rebated -= quoteFee }
-            } else {
-                aggregate.otherAssetFees += 1
-            }
         }
-        aggregate.lastSeq = seq
-        fees[key] = aggregate
+        fees[FeeKey(symbol: x.symbol, liquidity: x.liquidity), default: FeeAggregate(firstSeq: seq, firstFillId: x.fillId)]
+            .add(notional: x.qty * x.price, quoteFee: quoteFee, seq: seq)
     }
 
-    /// Moves a position and keeps its round trip; returns what the fill did.
-    private mutating func trade(_ p: inout LocalPosition, side: Side, qty: ExactDecimal, price: ExactDecimal, fee: ExactDecimal,
-                                seq: UInt64, tsMs: Int64, synthetic: Bool) -> PerpPosition.Change {
+    /// Where `symbol`'s position is in `positions`, made flat if it has none.
+    private mutating func positionIndex(_ symbol: String, settlementAsset: String, seq: UInt64) -> [String: LocalPosition].Index {
+        if let index = positions.index(forKey: symbol) { return index }
+        positions[symbol] = LocalPosition(symbol: symbol, settlementAsset: settlementAsset, firstSeq: seq, lastSeq: seq)
+        return positions.index(forKey: symbol)!
+    }
+
+    /// Moves the position at `index` in place (a fill's common case costs no
+    /// lookup by symbol) and books the round trip it closes.
+    private mutating func trade(at index: [String: LocalPosition].Index, side: Side, qty: ExactDecimal, price: ExactDecimal,
+                                fee: ExactDecimal, seq: UInt64, tsMs: Int64, synthetic: Bool) -> PerpPosition.Change {
+        let (change, closed) = Self.trade(&positions.values[index], side: side, qty: qty, price: price, fee: fee,
+                                          seq: seq, tsMs: tsMs, synthetic: synthetic)
+        if let closed { closedPositions.append(closed) }
+        return change
+    }
+
+    /// Moves a position and keeps its round trip; returns what the fill did and
+    /// the round trip it closed, if any.
+    private static func trade(_ p: inout LocalPosition, side: Side, qty: ExactDecimal, price: ExactDecimal, fee: ExactDecimal,
+                              seq: UInt64, tsMs: Int64, synthetic: Bool) -> (PerpPosition.Change, ClosedPosition?) {
         let wasFlat = p.position.isFlat
         let before = p.position.qty
         let change = p.position.apply(side: side, qty: qty, price: price)
@@ -486,13 +514,14 @@ extension LocalProjection {
             p.tripExitNotional += change.closedQty * price
             p.tripExitQty += change.closedQty
         }
+        var closedTrip: ClosedPosition?
         if change.closed {
-            closedPositions.append(ClosedPosition(
+            closedTrip = ClosedPosition(
                 symbol: p.symbol, side: before.isPositive ? .long : .short, qty: p.tripMaxQty,
                 entryTsMs: p.tripEntryTsMs ?? tsMs, entryPrice: p.tripEntryPrice,
                 closePrice: p.tripExitQty.isZero ? price : p.tripExitNotional.divided(by: p.tripExitQty, scale: PerpPosition.entryPriceScale),
                 closeTsMs: tsMs, realizedPnl: p.tripRealized, commission: p.tripFees, netPnl: p.tripRealized - p.tripFees,
-                openSeq: p.tripOpenSeq, closeSeq: seq, synthetic: p.synthetic))
+                openSeq: p.tripOpenSeq, closeSeq: seq, synthetic: p.synthetic)
             p.tripEntryTsMs = nil
             if change.flipped {
                 startTrip(&p, seq: seq, tsMs: tsMs, price: price)
@@ -503,10 +532,10 @@ extension LocalProjection {
             p.tripMaxQty = max(p.tripMaxQty, p.position.qty.magnitude)
             if p.tripEntryTsMs != nil && change.closedQty.isZero { p.tripEntryPrice = p.position.entryPrice }
         }
-        return change
+        return (change, closedTrip)
     }
 
-    private func startTrip(_ p: inout LocalPosition, seq: UInt64, tsMs: Int64, price: ExactDecimal) {
+    private static func startTrip(_ p: inout LocalPosition, seq: UInt64, tsMs: Int64, price: ExactDecimal) {
         p.tripEntryTsMs = tsMs
         p.tripOpenSeq = seq
         p.tripFees = .zero
@@ -520,12 +549,11 @@ extension LocalProjection {
     private mutating func adjustPosition(_ symbol: String, by delta: ExactDecimal, price: ExactDecimal, seq: UInt64, tsMs: Int64) {
         guard !delta.isZero else { return }
         let kind = settlement(of: symbol, feeAsset: nil)
-        var position = positions[symbol] ?? LocalPosition(symbol: symbol, settlementAsset: kind.settlement, firstSeq: seq, lastSeq: seq)
-        let change = trade(&position, side: delta.isPositive ? .buy : .sell, qty: delta.magnitude, price: price, fee: .zero,
+        let index = positionIndex(symbol, settlementAsset: kind.settlement, seq: seq)
+        let change = trade(at: index, side: delta.isPositive ? .buy : .sell, qty: delta.magnitude, price: price, fee: .zero,
                            seq: seq, tsMs: tsMs, synthetic: true)
-        positions[symbol] = position
         if !change.realizedPnl.isZero {
-            credit(position.settlementAsset, change.realizedPnl, seq: seq, synthetic: true)
+            credit(positions.values[index].settlementAsset, change.realizedPnl, seq: seq, synthetic: true)
         }
     }
 
@@ -606,6 +634,10 @@ public struct SettledFills: Sendable, Equatable {
 
     public subscript(fillId: String) -> FillDigest? {
         entries[Key(fillId)]
+    }
+
+    subscript(key: Key) -> FillDigest? {
+        entries[key]
     }
 
     /// Records a settled fill; a fill already settled keeps its first digest.

@@ -169,16 +169,7 @@ public final class CheckpointStore: @unchecked Sendable {
     /// Folds the events of `account` in `[from, to]` into `projection`.
     public func fold(_ projection: inout AccountProjection, account: String, from: UInt64, to: UInt64) throws {
         guard from <= to else { return }
-        let wanted = Array(account.utf8)
-        try log.read { reader in
-            try reader.scanRaw(from: from, to: to) { seq, bytes in
-                // Peek at the account before paying for a full decode.
-                guard LogRecord.accountMatches(bytes, wanted) else { return true }
-                let logged = try LogRecord.decode(bytes, seq: seq)
-                projection.apply(logged.event, seq: seq)
-                return true
-            }
-        }
+        try log.scanForFold(from: from, to: to, account: account) { projection.apply($0.event, seq: $0.seq) }
     }
 
     /// Writes the missing checkpoint groups up to the log's end. Each group is its
@@ -212,7 +203,8 @@ public final class CheckpointStore: @unchecked Sendable {
         while groupSeq + interval <= last {
             let target = groupSeq + interval
             pending.removeAll(keepingCapacity: true)
-            try log.scan(from: groupSeq + 1, to: target) { pending.append($0); return true }
+            // The group stores the state at `target`, so lists replaced before it need no decoding.
+            try log.scanForFold(from: groupSeq + 1, to: target) { pending.append($0) }
             for e in pending { projection.apply(e) }
             try writeGroup(projection, at: target, previousSettled: &previousSettled)
             written += 1

@@ -760,15 +760,16 @@ public enum LogRecord {
     }
 
     /// Decodes a record, checking its checksum first: a damaged record fails
-    /// loudly with its seq, never returns wrong data.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, seq: UInt64) throws(StoreError) -> LoggedEvent {
+    /// loudly with its seq, never returns wrong data. Lists in `skipping` of a
+    /// snapshot are stepped over and come nil (see ``SnapshotLists``).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, seq: UInt64, skipping: SnapshotLists = []) throws(StoreError) -> LoggedEvent {
         guard verifyChecksum(bytes) else {
             throw StoreError(.corrupt, "seq \(seq): checksum mismatch; the record is damaged (run `recon verify`)", seq: seq)
         }
         let header = try header(bytes, seq: seq)
         var r = ByteReader(bytes, offset: header.contentOffset)
         do {
-            let event = try EventCodec.decode(&r)
+            let event = try EventCodec.decode(&r, skipping: skipping)
             guard r.remaining == 0 else { throw CodecError.malformed("\(r.remaining) trailing bytes") }
             return LoggedEvent(seq: seq, ingestMs: header.ingestMs, event: event)
         } catch {

@@ -17,6 +17,63 @@ import Testing
         }
     }
 
+    /// A snapshot's shape, read without decoding, is what its decoded form says;
+    /// stepping over any of its lists reads to the same end and leaves exactly
+    /// those lists nil; every other event decodes as it would without skipping.
+    @Test(arguments: [4, 5] as [UInt64])
+    func snapshotShapeAndSkippedLists(seed: UInt64) throws {
+        let choices: [SnapshotLists] = [[], .positions, .openOrders, .balances, [.positions, .balances], [.positions, .openOrders, .balances]]
+        var snapshots = 0
+        for (n, event) in RandomEvents.sample(seed: seed, count: 1_500).enumerated() {
+            let skipping = choices[n % choices.count]
+            let bytes = EventCodec.encode(event)
+            try bytes.withUnsafeBytes { raw in
+                var peek = ByteReader(raw)
+                let shape = try EventCodec.peekSnapshotShape(&peek)
+                var r = ByteReader(raw)
+                let decoded = try EventCodec.decode(&r, skipping: skipping)
+                #expect(r.remaining == 0)
+                guard case .exchangeSnapshot(let snapshot) = event.body else {
+                    #expect(shape == nil)
+                    #expect(decoded == event)
+                    return
+                }
+                snapshots += 1
+                let shapeFound = try #require(shape)
+                #expect(shapeFound.account.elementsEqual(event.account.utf8))
+                var present: SnapshotLists = []
+                if snapshot.positions != nil { present.insert(.positions) }
+                if snapshot.openOrders != nil { present.insert(.openOrders) }
+                if snapshot.balances != nil { present.insert(.balances) }
+                #expect(shapeFound.present == present)
+                #expect(shapeFound.replacesWhole == SnapshotLists(replacedWholeBy: snapshot))
+                var expected = snapshot
+                if skipping.contains(.positions) { expected.positions = nil }
+                if skipping.contains(.openOrders) { expected.openOrders = nil }
+                if skipping.contains(.balances) { expected.balances = nil }
+                var expectedEvent = event
+                expectedEvent.body = .exchangeSnapshot(expected)
+                #expect(decoded == expectedEvent)
+            }
+            // Cut anywhere, a snapshot's shape is an error or (once the scope's flag
+            // is read, which is all it needs) the right shape; never a crash.
+            if case .exchangeSnapshot(let snapshot) = event.body, n % 10 == 0 {
+                var answered = 0
+                for cut in 0..<bytes.count {
+                    let prefix = Array(bytes[0..<cut])
+                    prefix.withUnsafeBytes { raw in
+                        var r = ByteReader(raw)
+                        guard let shape = try? EventCodec.peekSnapshotShape(&r) else { return }
+                        answered += 1
+                        #expect(shape.replacesWhole == SnapshotLists(replacedWholeBy: snapshot))
+                    }
+                }
+                #expect(answered <= (snapshot.symbols.map { 1 + $0.reduce(0) { $0 + 1 + $1.utf8.count } } ?? 0))
+            }
+        }
+        #expect(snapshots > 50)
+    }
+
     /// Every truncation of an encoding fails with an error, never a crash.
     @Test func truncationsFailCleanly() {
         for event in RandomEvents.sample(seed: 9, count: 60) {

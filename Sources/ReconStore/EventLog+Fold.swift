@@ -1,0 +1,74 @@
+public import ReconCore
+
+extension EventLog {
+    /// Streams the events of `[from, to]` (only `account`'s, when given) to a fold
+    /// whose result is read at `to`: as `scan`, except that each snapshot list
+    /// that a later list of the same section and account replaces whole within
+    /// the range comes nil, undecoded (see ``SnapshotLists``). Folding these
+    /// events gives the same projection at `to` as folding every list; a fold
+    /// that reads its projection before `to` (a run at a trigger) must use `scan`.
+    ///
+    /// Two passes in one read transaction: the first reads only snapshot records'
+    /// shape, the second decodes. Returns how many lists were stepped over.
+    @discardableResult
+    public func scanForFold(from: UInt64 = 1, to: UInt64 = .max, account: String? = nil,
+                            _ body: (LoggedEvent) throws -> Void) throws -> Int {
+        let wanted = account.map { Array($0.utf8) }
+        return try read { reader in
+            let plan = try SupersededLists(reader, from: from, to: to, account: wanted)
+            var next = 0
+            try reader.scanRaw(from: from, to: to) { seq, bytes in
+                if let wanted, !LogRecord.accountMatches(bytes, wanted) { return true }
+                var skipping: SnapshotLists = []
+                if next < plan.entries.count && plan.entries[next].seq == seq {
+                    skipping = plan.entries[next].lists
+                    next += 1
+                }
+                try body(try LogRecord.decode(bytes, seq: seq, skipping: skipping))
+                return true
+            }
+            return plan.listCount
+        }
+    }
+}
+
+/// Which snapshot lists in a range a fold to its end can step over: for each
+/// snapshot, the sections that a later snapshot of its account replaces whole.
+struct SupersededLists {
+    /// Snapshots with something to step over, in seq order.
+    private(set) var entries: [(seq: UInt64, lists: SnapshotLists)] = []
+
+    var listCount: Int { entries.reduce(0) { $0 + $1.lists.rawValue.nonzeroBitCount } }
+
+    init(_ reader: LogReader, from: UInt64, to: UInt64, account wanted: [UInt8]?) throws {
+        var snapshots: [(seq: UInt64, account: Int, present: SnapshotLists, replacesWhole: SnapshotLists)] = []
+        var accountIndex: [[UInt8]: Int] = [:]
+        try reader.scanRaw(from: from, to: to) { seq, bytes in
+            // A record this cannot read is planned as nothing to skip; the decoding
+            // pass then reports the damage with its seq.
+            guard let header = try? LogRecord.header(bytes, seq: seq) else { return true }
+            var r = ByteReader(bytes, offset: header.contentOffset)
+            guard let shape = try? EventCodec.peekSnapshotShape(&r) else { return true }
+            if let wanted, !shape.account.elementsEqual(wanted) { return true }
+            let key = Array(shape.account)
+            let index: Int
+            if let known = accountIndex[key] {
+                index = known
+            } else {
+                index = accountIndex.count
+                accountIndex[key] = index
+            }
+            snapshots.append((seq, index, shape.present, shape.replacesWhole))
+            return true
+        }
+        // Walking back, a section is superseded for an account once a later
+        // snapshot of it replaced that section whole.
+        var replacedLater = [SnapshotLists](repeating: [], count: accountIndex.count)
+        for snapshot in snapshots.reversed() {
+            let skip = replacedLater[snapshot.account].intersection(snapshot.present)
+            if !skip.isEmpty { entries.append((snapshot.seq, skip)) }
+            replacedLater[snapshot.account].formUnion(snapshot.replacesWhole)
+        }
+        entries.reverse()
+    }
+}
