@@ -222,19 +222,27 @@ public struct FeeAggregate: Sendable, Equatable {
     public var lastSeq: UInt64 = 0
     public var firstFillId = ""
 
-    /// Counts one fill. `quoteFee` is nil when the fee is unknown, `.some(nil)`
-    /// when it was paid in a third asset.
-    mutating func add(notional fillNotional: ExactDecimal, quoteFee: ExactDecimal??, seq: UInt64) {
+    /// A fill's fee as the aggregate counts it.
+    enum FillFee {
+        case unknown
+        /// In the quote (settlement) asset, or a base-asset fee valued at the fill's price.
+        case inQuote(ExactDecimal)
+        /// In a third asset, which has no price here.
+        case inOtherAsset
+    }
+
+    /// Counts one fill.
+    mutating func add(notional fillNotional: ExactDecimal, fee: FillFee, seq: UInt64) {
         count += 1
         notional += fillNotional
-        switch quoteFee {
-        case .some(.some(let fee)):
+        switch fee {
+        case .inQuote(let fee):
             feeSum += fee
             feeNotional += fillNotional
             if fee.isPositive { charged += fee } else { rebated -= fee }
-        case .some(.none):
+        case .inOtherAsset:
             otherAssetFees += 1
-        case .none:
+        case .unknown:
             break
         }
         lastSeq = seq
@@ -466,12 +474,20 @@ extension LocalProjection {
         }
 
         // Fee aggregates (a fee in another asset than the settlement one is counted apart).
-        let quoteFee: ExactDecimal?? = x.fee.map { fee in
-            x.feeAsset == nil || x.feeAsset == kind.settlement ? fee
-                : (kind.base != nil && x.feeAsset == kind.base ? fee * x.price : nil)
+        let fee: FeeAggregate.FillFee
+        if let paid = x.fee {
+            if x.feeAsset == nil || x.feeAsset == kind.settlement {
+                fee = .inQuote(paid)
+            } else if kind.base != nil && x.feeAsset == kind.base {
+                fee = .inQuote(paid * x.price)
+            } else {
+                fee = .inOtherAsset
+            }
+        } else {
+            fee = .unknown
         }
         fees[FeeKey(symbol: x.symbol, liquidity: x.liquidity), default: FeeAggregate(firstSeq: seq, firstFillId: x.fillId)]
-            .add(notional: x.qty * x.price, quoteFee: quoteFee, seq: seq)
+            .add(notional: x.qty * x.price, fee: fee, seq: seq)
     }
 
     /// Where `symbol`'s position is in `positions`, made flat if it has none.
