@@ -54,13 +54,14 @@ public struct AccountProjection: Sendable, Equatable {
         } else {
             let before = local.fills.count
             local.apply(event, seq: seq)
-            if local.fills.count > before, let fillId = event.newFillId, let fill = local.fills[fillId], fill.seq == seq {
+            // A fill the local reducer took (not a repeat): pair it or wait for history.
+            if local.fills.count > before, case let (fillId, fillTsMs)? = event.newFill {
                 if let venueIndex = remote.fills.index(forKey: fillId) {
                     pair(fillId, venueIndex)
-                } else if remote.fillCoverage.covers(fill.tsMs) && isInsideCoverage(fill.tsMs) {
+                } else if remote.fillCoverage.covers(fillTsMs) && isInsideCoverage(fillTsMs) {
                     fillIssues[fillId] = .missingRemote
                 } else {
-                    awaitingHistory[fillId] = fill.tsMs
+                    awaitingHistory[fillId] = fillTsMs
                 }
             }
         }
@@ -147,12 +148,13 @@ public struct AccountProjection: Sendable, Equatable {
 }
 
 extension Event {
-    /// The fill id a local fill or fill correction carries.
-    var newFillId: String? {
+    /// The id and time of the fill a local fill or fill correction carries (the
+    /// time the local reducer books it at).
+    var newFill: (id: String, tsMs: Int64)? {
         switch body {
-        case .fill(let f): return f.fillId
+        case .fill(let f): return (f.fillId, tsMs)
         case .correction(let c):
-            if case .fill(let f) = c.effect { return f.fillId }
+            if case .fill(let f) = c.effect { return (f.fillId, f.tsMs ?? tsMs) }
             return nil
         default: return nil
         }
@@ -168,6 +170,11 @@ public struct Projection: Sendable, Equatable {
 
     public mutating func apply(_ event: Event, seq: UInt64) {
         lastSeq = seq
+        // Most logs hold one bot's account: comparing the name is cheaper than hashing it.
+        if accounts.count == 1, accounts.keys[accounts.startIndex] == event.account {
+            accounts.values[accounts.startIndex].apply(event, seq: seq)
+            return
+        }
         accounts[event.account, default: AccountProjection(account: event.account)].apply(event, seq: seq)
     }
 

@@ -397,7 +397,7 @@ extension LocalProjection {
 
     /// The kind of a symbol: declared, or a linear perp settled in the fee asset.
     public func settlement(of symbol: String, feeAsset: String?) -> (spot: Bool, base: String?, settlement: String) {
-        if let declared = instruments[symbol]?.instrument {
+        if !instruments.isEmpty, let declared = instruments[symbol]?.instrument {
             return (declared.kind == .spot, declared.base, declared.quote)
         }
         return (false, nil, feeAsset ?? "USDT")
