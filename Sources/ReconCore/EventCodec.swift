@@ -160,38 +160,16 @@ public enum EventCodec {
             guard kindIndex < TransferKind.allCases.count else { throw CodecError.malformed("unknown transfer kind") }
             body = .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex]))
         case .exchangeSnapshot:
-            let positions: [RemotePosition]?
-            if skipping.contains(.positions) {
-                try r.skipPositions()
-                positions = nil
-            } else {
-                positions = try r.optional { (r: inout ByteReader) throws(CodecError) in
-                    try r.list { (r: inout ByteReader) throws(CodecError) in
-                        RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
-                    }
-                }
+            let positions = try r.snapshotList(.positions, skipping: skipping) { (r: inout ByteReader) throws(CodecError) in
+                RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
             }
-            let orders: [RemoteOrder]?
-            if skipping.contains(.openOrders) {
-                try r.skipOpenOrders()
-                orders = nil
-            } else {
-                orders = try r.optional { (r: inout ByteReader) throws(CodecError) in
-                    try r.list { (r: inout ByteReader) throws(CodecError) in
-                        RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(),
-                                    remaining: try r.decimal(),
-                                    price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
-                    }
-                }
+            let orders = try r.snapshotList(.openOrders, skipping: skipping) { (r: inout ByteReader) throws(CodecError) in
+                RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(),
+                            remaining: try r.decimal(),
+                            price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
             }
-            let balances: [RemoteBalance]?
-            if skipping.contains(.balances) {
-                try r.skipBalances()
-                balances = nil
-            } else {
-                balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
-                    try r.list { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
-                }
+            let balances = try r.snapshotList(.balances, skipping: skipping) { (r: inout ByteReader) throws(CodecError) in
+                RemoteBalance(asset: try r.string(), total: try r.decimal())
             }
             let equity = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
             let prices = try r.optional { (r: inout ByteReader) throws(CodecError) in

@@ -93,6 +93,22 @@ extension ByteReader {
         throw .truncated
     }
 
+    /// One of a snapshot's optional lists (`list` names which): decoded item by
+    /// item, or stepped over and nil when `skipping` contains it.
+    mutating func snapshotList<T>(_ list: SnapshotLists, skipping: SnapshotLists,
+                                  _ item: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T]? {
+        guard skipping.contains(list) else {
+            return try optional { (r: inout ByteReader) throws(CodecError) in try r.list(item) }
+        }
+        switch list {
+        case .positions: try skipPositions()
+        case .openOrders: try skipOpenOrders()
+        case .balances: try skipBalances()
+        default: preconditionFailure("one list at a time")
+        }
+        return nil
+    }
+
     /// An optional value's flag.
     mutating func isPresent() throws(CodecError) -> Bool {
         switch try u8() {

@@ -124,12 +124,7 @@ import ReconTestSupport
             events[11] = Event(id: "needle-event", account: "bot1", tsMs: 1, body: .reconRequested(ReconRequested(requestedBy: "MARKER-XYZ")))
             _ = try log.append(inputs(events))
         }
-        let file = dir.path + "/data.mdb"
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        let marker = Array("MARKER-XYZ".utf8)
-        let at = try #require(bytes.indices.first { bytes[$0..<min($0 + marker.count, bytes.count)].elementsEqual(marker) })
-        bytes[at + 3] ^= 0x20
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        try dir.damageLogFile(at: "MARKER-XYZ")
         let log = try EventLog(directory: dir.path)
         let report = try log.verify()
         #expect(!report.isSound)

@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 import ReconCore
 @testable import ReconStore
@@ -107,12 +106,7 @@ import ReconTestSupport
             let log = try EventLog(directory: dir.path)
             try append((1...20).map { snapshot($0, $0 == 12 ? "MARKER-XYZ" : "BTC-PERP") }, to: log)
         }
-        let file = dir.path + "/data.mdb"
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        let marker = Array("MARKER-XYZ".utf8)
-        let at = try #require(bytes.indices.first { bytes[$0..<min($0 + marker.count, bytes.count)].elementsEqual(marker) })
-        bytes[at + 3] ^= 0x20
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        try dir.damageLogFile(at: "MARKER-XYZ")
         let log = try EventLog(directory: dir.path)
         // Replaced later, seq 12's list is planned to be stepped over; its record is still checked.
         let error = #expect(throws: StoreError.self) { try log.scanForFold(to: 20) { _ in } }
