@@ -23,6 +23,11 @@ public import ReconStore
 /// - startup: one run per known account once the existing log is folded.
 /// Post-fill, periodic and startup runs are ad hoc: they see the lifecycle
 /// without changing it, so the timeline stays a function of the log alone.
+///
+/// The existing log is folded on the engine's thread, after `start` returns:
+/// the service takes events while the engine catches up (a long log takes
+/// seconds to fold with its canonical runs), and events committed meanwhile
+/// are folded after it as live ones.
 public final class ReconEngine: @unchecked Sendable {
     public struct Settings: Sendable {
         public var postFillDelayMs: Int64 = 5_000
@@ -80,18 +85,78 @@ public final class ReconEngine: @unchecked Sendable {
         runner = ReplayRunner(config: config)
     }
 
-    /// Folds the existing log (canonical runs, nothing published), runs once
-    /// per known account with the `startup` trigger, then follows commits on
-    /// its own thread.
+    /// Starts the engine's thread: it folds the log as it is now (canonical
+    /// runs, nothing published), runs once per known account with the `startup`
+    /// trigger, then follows commits. Throws only if the log cannot be read at all.
     public func start() throws {
         let last = try log.lastSeq()
-        runner = try log.replay(config: config, to: last) { _ in }
-        foldedSeq = last
-        if last > 0 { lastLogged = try log.event(at: last) }
         condition.lock()
         committedSeq = max(committedSeq, last)
         started = true
         condition.unlock()
+        let thread = Thread { [self] in
+            Self.lowerPriority()
+            if catchUp(to: last) {
+                loop()
+            } else {
+                condition.lock()
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+        thread.name = "recon-engine"
+        thread.start()
+    }
+
+    private struct Stopped: Error {}
+
+    /// Events folded at start-up between two looks at `stopping` (and two
+    /// updates of `/healthz`'s `folded_seq`).
+    static let catchUpPiece: UInt64 = 65_536
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    /// Folds `[1, last]` with its canonical runs, then runs each account once.
+    /// A failure (a damaged record) is reported as a failed run and the fold
+    /// tried again after `retryAfterFailureMs`, as for live events. Returns
+    /// false if the service stopped first.
+    private func catchUp(to last: UInt64) -> Bool {
+        while true {
+            do {
+                // In pieces, so that a stop is noticed between them even in a log
+                // with no trigger point (no run to notice it at).
+                var folding = ReplayRunner(config: config)
+                var from: UInt64 = 1
+                while from <= last {
+                    let to = min(last, from + Self.catchUpPiece - 1)
+                    try log.replay(&folding, from: from, to: to) { [self] _ in
+                        if isStopping { throw Stopped() }
+                    }
+                    if isStopping { throw Stopped() }
+                    onFolded(to)
+                    from = to + 1
+                }
+                runner = folding
+                if last > 0 { lastLogged = try log.event(at: last) }
+                break
+            } catch is Stopped {
+                return false
+            } catch {
+                fail(account: nil, atSeq: (error as? StoreError)?.seq ?? 0, reason: "folding the log at start-up: \(error)")
+                condition.lock()
+                let until = Date(timeIntervalSinceNow: Double(settings.retryAfterFailureMs) / 1_000)
+                while !stopping && condition.wait(until: until) {}
+                let stop = stopping
+                condition.unlock()
+                if stop { return false }
+            }
+        }
+        foldedSeq = last
         onFolded(last)
         if let at = lastLogged {
             for account in runner.projection.accounts.keys.sorted() {
@@ -100,9 +165,7 @@ public final class ReconEngine: @unchecked Sendable {
             }
         }
         nextPeriodicNs = Self.nowNs() + UInt64(settings.intervalS) * 1_000_000_000
-        let thread = Thread { [self] in loop() }
-        thread.name = "recon-engine"
-        thread.start()
+        return true
     }
 
     /// The writer committed up to `seq`.
@@ -127,7 +190,6 @@ public final class ReconEngine: @unchecked Sendable {
     }
 
     private func loop() {
-        Self.lowerPriority()
         while true {
             condition.lock()
             while !stopping {

@@ -33,7 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
             on-demand request (canonical: same report and run_id as `recon reconcile \
             --at SEQ`), service.post_fill_delay_ms after the last fill (default 5000), \
             every service.interval_s for accounts with new events (default 60), and \
-            once per account at start-up. Each report goes to the report folder \
+            once per account at start-up (after the existing log is folded, which \
+            happens while the service already takes events; /healthz shows \
+            folded_seq catching up with committed_seq). Each report goes to the report folder \
             (latest.json, <account>/latest.json, <account>/reconciliation_<at>_<run>.json), \
             to Redis (alerts.redis_url: reconciliation:result, reconciliation:discrepancy) \
             and, at or above alerts.min_severity, to alerts.webhook_url.

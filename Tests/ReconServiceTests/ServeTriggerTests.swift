@@ -60,6 +60,38 @@ struct ServeTriggerTests {
         #expect(server.stop() == 0)
     }
 
+    /// Start-up folds the existing log on the engine's thread: the service
+    /// listens and takes events at once, `/healthz` shows the engine catching up,
+    /// and an event taken meanwhile is folded after the log, as a live one.
+    @Test func startupTakesEventsWhileTheEngineCatchesUp() throws {
+        let folder = TempFolder("recon-serve-catchup")
+        let generated = try runRecon(["generate", "--events", "40000", "--seed", "5"], folder: folder.path)
+        #expect(generated.status == 0)
+        try generated.stdout.write(toFile: folder.path + "/day.ndjson", atomically: true, encoding: .utf8)
+        #expect(try runRecon(["append", "--data", folder.path + "/data", folder.path + "/day.ndjson"], folder: folder.path).status == 0)
+
+        let server = try ServerProcess(folder: folder.path)
+        let first = try server.get("/healthz", token: nil)
+        #expect(first.status == 200)
+        let health = try first.json()
+        #expect(health["status"] as? String == "ok")
+        #expect(health["committed_seq"] as? Int == 40_000)
+        // 40,000 events with their canonical runs take this debug build seconds
+        // to fold; the first answer comes well before.
+        #expect((health["folded_seq"] as? Int ?? .max) < 40_000)
+        let transfer = #"{"type":"transfer","id":"late-1","account":"acct1","ts_ms":1900000000000,"asset":"USDT","amount":"5","kind":"deposit"}"#
+        let posted = try server.post("/v1/events", transfer)
+        #expect(posted.status == 200)
+        #expect(posted.text.contains("40001"))
+
+        try eventually("the engine to fold the event posted during start-up", timeoutS: 120) {
+            try server.get("/healthz", token: nil).json()["folded_seq"] as? Int == 40_001
+        }
+        let runs = try server.get("/v1/runs?account=acct1&limit=1000").json()["runs"] as? [[String: Any]] ?? []
+        #expect(runs.contains { Self.context($0)["trigger"] as? String == "startup" && $0["at_seq"] as? Int == 40_000 })
+        #expect(server.stop() == 0)
+    }
+
     /// `auto_correct`: a missed fill within the limits is adopted by the service
     /// itself, once, however many runs propose it; a larger one is left to an operator.
     @Test func autoCorrectAdoptsASmallMissedFillOnce() throws {
