@@ -166,6 +166,39 @@ public final class CheckpointStore: @unchecked Sendable {
         return projection
     }
 
+    /// Every account's projection after folding every event up to `seq`: the
+    /// newest group at or below it (all accounts), then the events since.
+    public func projection(at seq: UInt64) throws -> Projection {
+        var group = try groupSeq(atOrBefore: seq)
+        var projection: Projection
+        do {
+            projection = try loadGroup(group)
+        } catch is CodecError {
+            // Another layout or damage: derived data, so the log answers instead.
+            group = 0
+            projection = Projection()
+        }
+        try log.scanForFold(from: group + 1, to: seq) { projection.apply($0) }
+        return projection
+    }
+
+    /// The seq of the newest group at or below `seq` (0: none).
+    func groupSeq(atOrBefore seq: UInt64) throws -> UInt64 {
+        try log.read { reader in
+            let c = try reader.openCursor(log.checkpoints)
+            defer { mdb_cursor_close(c) }
+            var k = MDB_val(), v = MDB_val()
+            var code = Self.seek(c, to: seq &+ 1, &k, &v)
+            code = code == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST)
+            while code == 0 {
+                // A group's marker is its bare 8-byte seq; its entries have longer keys.
+                if k.mv_size == 8 { return UInt64(bigEndianBytes: UnsafeRawBufferPointer(start: k.mv_data, count: 8)) }
+                code = mdb_cursor_get(c, &k, &v, MDB_PREV)
+            }
+            return 0
+        }
+    }
+
     /// Folds the events of `account` in `[from, to]` into `projection`.
     public func fold(_ projection: inout AccountProjection, account: String, from: UInt64, to: UInt64) throws {
         guard from <= to else { return }

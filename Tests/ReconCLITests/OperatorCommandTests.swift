@@ -142,4 +142,21 @@ import ReconTestSupport
         let sol = assets.first { $0["asset"] as? String == "SOL" }
         #expect(sol?["local"] as? String == "0" && sol?["remote"] as? String == "40", "\(exposure.stdout)")
     }
+
+    /// `exposure --at` reads from checkpoints and answers as the log does.
+    @Test func exposureAtAPointIsTheSameWithCheckpoints() throws {
+        let dir = TempFolder("recon-exposure-at")
+        let generated = try CLIRunner.run(["generate", "--events", "25000", "--accounts", "3", "--seed", "4"])
+        #expect(generated.status == 0)
+        let file = dir.path + "/day.ndjson"
+        try generated.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try CLIRunner.run(["append", "--data", dir.path + "/d", file]).status == 0)
+        let args = ["exposure", "--data", dir.path + "/d", "--at", "23456", "--json"]
+        let fromTheLog = try CLIRunner.run(args)
+        #expect(fromTheLog.status == 0, "\(fromTheLog.stderr)")
+        #expect(fromTheLog.stdout.contains("\"asset\""))
+        let checkpoint = try CLIRunner.run(["checkpoint", "--data", dir.path + "/d"])
+        #expect(checkpoint.stdout.contains("wrote 2 checkpoint groups"), "\(checkpoint.stdout)")
+        #expect(try CLIRunner.run(args).stdout == fromTheLog.stdout)
+    }
 }

@@ -48,6 +48,28 @@ import ReconTestSupport
         #expect(try store.projection(account: "acct2", at: 4_321) == before)
     }
 
+    /// Every account at once (`recon exposure`): the nearest group, then the
+    /// events since, equals folding the prefix; before the first group too.
+    @Test func everyAccountAtAnySeqEqualsFoldingThePrefix() throws {
+        let dir = TempFolder()
+        let (log, all) = try makeLog(dir, events: 5_000, accounts: 3)
+        let store = CheckpointStore(log: log, interval: 700)
+        #expect(try store.catchUp() == 7)
+        var rng = SeededRandom(seed: 8)
+        var seqs: [UInt64] = [0, 1, 699, 700, 701, 4_900, 5_000]
+        for _ in 0..<8 { seqs.append(UInt64(1 + rng.below(all.count))) }
+        for seq in seqs {
+            let expected = Projection.fold(all.prefix(Int(seq)).enumerated().map {
+                LoggedEvent(seq: UInt64($0.offset + 1), ingestMs: 0, event: $0.element)
+            })
+            #expect(try store.projection(at: seq) == expected, "at \(seq)")
+        }
+        #expect(try store.groupSeq(atOrBefore: 699) == 0)
+        #expect(try store.groupSeq(atOrBefore: 1_400) == 1_400)
+        #expect(try store.groupSeq(atOrBefore: 2_099) == 1_400)
+        #expect(try store.groupSeq(atOrBefore: 9_999) == 4_900)
+    }
+
     @Test func catchUpIsIncremental() throws {
         let dir = TempFolder()
         let (log, _) = try makeLog(dir, events: 3_000, accounts: 2)
