@@ -74,7 +74,7 @@ public struct AccountProjection: Sendable, Equatable {
     /// Compares the two sides of one fill (the venue's at `venueIndex` in
     /// `remote.fills`) and records the outcome. Sides that agree are compacted:
     /// the local fill becomes a digest, the venue record goes. Every fill passes
-    /// here, so each table is looked up once and an empty one not at all.
+    /// here, so each table is looked up once (an empty one not at all).
     private mutating func pair(_ fillId: String, _ venueIndex: [String: RemoteFill].Index) {
         let b = remote.fills.values[venueIndex].record
         let settledKey = SettledFills.Key(fillId)
@@ -84,7 +84,7 @@ public struct AccountProjection: Sendable, Equatable {
                 && abs(digest.tsMs - (b.tsMs ?? digest.tsMs)) <= Self.fillTimeFloorMs
             if same {
                 remote.fills.remove(at: venueIndex)
-                clearIssue(fillId)
+                fillIssues.removeValueIfAny(forKey: fillId)
             } else {
                 fillIssues[fillId] = .differs
             }
@@ -94,24 +94,20 @@ public struct AccountProjection: Sendable, Equatable {
             fillIssues[fillId] = .missingLocal
             return
         }
-        if !awaitingHistory.isEmpty { awaitingHistory[fillId] = nil }
+        awaitingHistory.removeValueIfAny(forKey: fillId)
         let l = local.fills.values[localIndex]
         let a = l.record
         let same = a.orderId == b.orderId && a.symbol == b.symbol && a.side == b.side && a.qty == b.qty && a.price == b.price
             && (b.fee == nil || (a.fee == b.fee && a.feeAsset == b.feeAsset)) && a.liquidity == b.liquidity
             && abs(l.tsMs - (b.tsMs ?? l.tsMs)) <= Self.fillTimeFloorMs
         if same {
-            clearIssue(fillId)
+            fillIssues.removeValueIfAny(forKey: fillId)
             local.settledFills.insert(key: settledKey, digest: FillDigest(l))
             local.fills.remove(at: localIndex)
             remote.fills.remove(at: venueIndex)
         } else {
             fillIssues[fillId] = .differs
         }
-    }
-
-    private mutating func clearIssue(_ fillId: String) {
-        if !fillIssues.isEmpty { fillIssues[fillId] = nil }
     }
 
     /// A new window of history: local fills inside it that it lacks are missing remotely.

@@ -373,7 +373,7 @@ struct FieldReader {
         case .success(let decimal):
             return decimal
         case .failure(let failure):
-            let text = kind(value) == .string ? tape.string(at: value) : tape.numberText(at: value)
+            let text = tape.string(at: value)
             let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
             throw error(key, "\(failure) (got \"\(shown)\")")
         }
@@ -395,7 +395,7 @@ struct FieldReader {
         guard kind(value) == .number else {
             throw error(key, "expected an integer, got \(tape.summary(value))")
         }
-        let text = tape.numberText(at: value)
+        let text = tape.string(at: value)
         guard let n = Int64(text) else { throw error(key, "expected an integer in 64-bit range, got \(text.prefix(40))") }
         return n
     }

@@ -85,7 +85,7 @@ public struct JSONTape {
 
     public func count(_ token: Int) -> Int { tokens[token].count }
 
-    /// The text of a string token.
+    /// The text of a string token (decoded), or of a number token.
     public func string(at token: Int) -> String {
         let t = tokens[token]
         if t.count >= 0 { return unescaped[t.count] }
@@ -116,12 +116,6 @@ public struct JSONTape {
         return body(UnsafeBufferPointer(rebasing: bytes[t.start..<t.end]))
     }
 
-    /// A number token's text.
-    public func numberText(at token: Int) -> String {
-        let t = tokens[token]
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[t.start..<t.end]), as: UTF8.self)
-    }
-
     /// A short name of the value's kind and a glimpse of it, for error messages
     /// (`JSONValue.summary`; only ever on an error, so the tree is no cost).
     public func summary(_ token: Int) -> String {
@@ -135,7 +129,7 @@ public struct JSONTape {
         case .null: return .null
         case .true: return .bool(true)
         case .false: return .bool(false)
-        case .number: return .number(numberText(at: token))
+        case .number: return .number(string(at: token))
         case .string: return .string(string(at: token))
         case .array:
             var items: [JSONValue] = []
@@ -414,19 +408,22 @@ private struct Parser {
 
     // Keys are compared by their decoded bytes, so `"a"` and `"\u0061"` are the same field.
 
-    private func keyText(_ key: Int) -> String {
-        let t = tokens[key]
-        if t.count >= 0 { return unescaped[t.count] }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[t.start..<t.end]), as: UTF8.self)
-    }
-
-    private func keyPrint(_ key: Int) -> UInt64 {
+    /// Calls `body` with a key's decoded UTF-8 bytes.
+    private func withKeyBytes<R>(_ key: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         let t = tokens[key]
         if t.count >= 0 {
             var text = unescaped[t.count]
-            return text.withUTF8 { Self.print(UnsafeRawBufferPointer($0)) }
+            return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
         }
-        return Self.print(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[t.start..<t.end])))
+        return body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[t.start..<t.end])))
+    }
+
+    private func keyText(_ key: Int) -> String {
+        withKeyBytes(key) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func keyPrint(_ key: Int) -> UInt64 {
+        withKeyBytes(key, Self.print)
     }
 
     /// A fingerprint of a key from its length and its first and last eight bytes:
@@ -446,7 +443,6 @@ private struct Parser {
 
     /// Keys are the same field when their decoded UTF-8 bytes are equal.
     private func sameKey(_ a: Int, _ b: Int) -> Bool {
-        var left = keyText(a), right = keyText(b)
-        return left.withUTF8 { l in right.withUTF8 { r in l.elementsEqual(r) } }
+        withKeyBytes(a) { l in withKeyBytes(b) { r in l.elementsEqual(r) } }
     }
 }

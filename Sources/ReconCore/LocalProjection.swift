@@ -322,7 +322,7 @@ extension LocalProjection {
                 // A repeat of a closed order changes nothing, unless its cancel or
                 // reject overtook it: then the order arrives closed.
                 guard closedOrders.values[closedIndex].arrivedBeforeItsOrder else { return }
-                let early = earlyFills.isEmpty ? nil : earlyFills.removeValue(forKey: x.orderId)
+                let early = earlyFills.removeValueIfAny(forKey: x.orderId)
                 closedOrders.values[closedIndex].symbol = x.symbol
                 closedOrders.values[closedIndex].qty = x.qty
                 closedOrders.values[closedIndex].filled += early ?? 0
@@ -333,7 +333,7 @@ extension LocalProjection {
             var order = LocalOrder(
                 orderId: x.orderId, symbol: x.symbol, side: x.side, qty: x.qty, price: x.price, orderType: x.orderType,
                 postOnly: x.postOnly, reduceOnly: x.reduceOnly, submittedSeq: seq, submittedTsMs: event.tsMs, lastSeq: seq)
-            if !earlyFills.isEmpty, let early = earlyFills.removeValue(forKey: x.orderId) {
+            if let early = earlyFills.removeValueIfAny(forKey: x.orderId) {
                 order.filled = early
                 findings.removeAll { $0.kind == .fillUnknownOrder && $0.orderId == x.orderId }
             }
@@ -397,7 +397,7 @@ extension LocalProjection {
 
     /// The kind of a symbol: declared, or a linear perp settled in the fee asset.
     public func settlement(of symbol: String, feeAsset: String?) -> (spot: Bool, base: String?, settlement: String) {
-        if !instruments.isEmpty, let declared = instruments[symbol]?.instrument {
+        if let declared = instruments.valueIfAny(forKey: symbol)?.instrument {
             return (declared.kind == .spot, declared.base, declared.quote)
         }
         return (false, nil, feeAsset ?? "USDT")

@@ -22,12 +22,17 @@ public struct SnapshotLists: OptionSet, Sendable, Hashable {
 
     /// The lists `snapshot` replaces whole.
     public init(replacedWholeBy snapshot: ExchangeSnapshot) {
-        self = []
-        if snapshot.symbols == nil {
-            if snapshot.positions != nil { insert(.positions) }
-            if snapshot.openOrders != nil { insert(.openOrders) }
-        }
-        if snapshot.balances != nil { insert(.balances) }
+        var present: SnapshotLists = []
+        if snapshot.positions != nil { present.insert(.positions) }
+        if snapshot.openOrders != nil { present.insert(.openOrders) }
+        if snapshot.balances != nil { present.insert(.balances) }
+        self = Self.replacedWhole(present: present, scoped: snapshot.symbols != nil)
+    }
+
+    /// The rule: of the lists a snapshot carries, a scoped one (with `symbols`)
+    /// replaces balances only (they are account-wide), an unscoped one all.
+    static func replacedWhole(present: SnapshotLists, scoped: Bool) -> SnapshotLists {
+        scoped ? present.intersection(.balances) : present
     }
 }
 
@@ -63,7 +68,8 @@ extension EventCodec {
             }
         }
         let scoped = try r.isPresent()
-        return SnapshotShape(account: account, present: present, replacesWhole: scoped ? present.intersection(.balances) : present)
+        return SnapshotShape(account: account, present: present,
+                             replacesWhole: SnapshotLists.replacedWhole(present: present, scoped: scoped))
     }
 }
 

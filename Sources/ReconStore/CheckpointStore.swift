@@ -54,17 +54,7 @@ public final class CheckpointStore: @unchecked Sendable {
 
     /// The seq of the newest complete checkpoint group, 0 if none.
     public func latestGroupSeq() throws -> UInt64 {
-        try log.read { reader in
-            let c = try reader.openCursor(log.checkpoints)
-            defer { mdb_cursor_close(c) }
-            var k = MDB_val(), v = MDB_val()
-            var code = mdb_cursor_get(c, &k, &v, MDB_LAST)
-            while code == 0 {
-                if k.mv_size == 8 { return UInt64(bigEndianBytes: UnsafeRawBufferPointer(start: k.mv_data, count: 8)) }
-                code = mdb_cursor_get(c, &k, &v, MDB_PREV)
-            }
-            return 0
-        }
+        try groupSeq(atOrBefore: .max)
     }
 
     /// Whether the first account entry of group `seq` starts with this release's
@@ -188,7 +178,8 @@ public final class CheckpointStore: @unchecked Sendable {
             let c = try reader.openCursor(log.checkpoints)
             defer { mdb_cursor_close(c) }
             var k = MDB_val(), v = MDB_val()
-            var code = Self.seek(c, to: seq &+ 1, &k, &v)
+            // Step back from the first key past `seq`, or from the last key.
+            var code = seq < .max ? Self.seek(c, to: seq + 1, &k, &v) : MDB_NOTFOUND
             code = code == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST)
             while code == 0 {
                 // A group's marker is its bare 8-byte seq; its entries have longer keys.

@@ -400,12 +400,13 @@ public final class EventLog: @unchecked Sendable {
         /// The next new event's ingest time: its own when imported, which must
         /// not go back in time, else the clock.
         func ingestMs(for input: AppendInput) throws(StoreError) -> Int64 {
-            guard let provided = input.ingestMs else { return EventLog.ingestMs(of: input, after: lastIngest, clock: clock) }
-            guard provided >= lastIngest else {
-                throw StoreError(.badInput, "line \(input.line): field \"ingest_ms\": \(provided) is before the log's last ingest time \(lastIngest); imported history must keep its order",
+            let ingest = EventLog.ingestMs(of: input, after: lastIngest, clock: clock)
+            // Only an imported time can go back; the clock's is never below the last.
+            guard ingest >= lastIngest else {
+                throw StoreError(.badInput, "line \(input.line): field \"ingest_ms\": \(ingest) is before the log's last ingest time \(lastIngest); imported history must keep its order",
                                  line: input.line)
             }
-            return provided
+            return ingest
         }
 
         mutating func appended(chain: UInt64, ingestMs: Int64) {

@@ -163,9 +163,7 @@ struct BenchAppendCommand: ParsableCommand {
     /// The least of `repeat` durations that `run` measures itself (to leave
     /// set-up out), in seconds.
     private func fastest(_ run: () throws -> Double) rethrows -> Double {
-        var least = Double.infinity
-        for _ in 0..<`repeat` { least = min(least, try run()) }
-        return least
+        try fastestRun(of: `repeat`, run, seconds: { $0 })
     }
 
     private func row(_ label: String, _ count: Int, _ seconds: Double, baseline: Double?) -> String {
