@@ -1,11 +1,12 @@
 /// The binary form of an account projection, for checkpoints.
 ///
 /// Checkpoints are derived data: a checkpoint that fails to decode (older layout,
-/// damage) is skipped and the projection is rebuilt from the log. Keys are written
-/// sorted, so the same projection always gives the same bytes.
+/// damage) is skipped and the projection is rebuilt from the log. Tables are written
+/// sorted by key (closed orders in their closing order), so the same projection
+/// always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 5
+    public static let checkpointVersion: UInt8 = 6
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
@@ -61,15 +62,20 @@ extension LocalProjection {
             w.svarint(o.submittedTsMs)
             w.varint(o.lastSeq)
         }
-        w.sortedMap(closedOrders) { w, o in
-            w.string(o.status.rawValue)
-            w.string(o.symbol)
-            w.decimal(o.qty)
-            w.decimal(o.filled)
-            w.varint(o.closedSeq)
-            w.svarint(o.closedTsMs)
+        // In closing order, which is part of the state (it decides which orders
+        // the next rotation forgets), so no sort is needed for stable bytes.
+        let (older, recent) = closedOrders.generations
+        for generation in [older, recent] {
+            w.list(generation) { w, e in
+                w.string(e.orderId)
+                w.orderStatus(e.order.status)
+                w.string(e.order.symbol)
+                w.decimal(e.order.qty)
+                w.decimal(e.order.filled)
+                w.varint(e.order.closedSeq)
+                w.svarint(e.order.closedTsMs)
+            }
         }
-        w.list(Array(closedOrderQueue.elements)) { w, id in w.string(id) }
         w.sortedMap(positions) { w, p in
             w.string(p.symbol)
             w.decimal(p.position.qty)
@@ -166,12 +172,14 @@ extension LocalProjection {
             o.lastSeq = try r.varint()
             return o
         }
-        p.closedOrders = try r.map { (r: inout ByteReader) throws(CodecError) in
-            guard let status = OrderStatus(rawValue: try r.string()) else { throw .malformed("order status") }
-            return ClosedOrder(status: status, symbol: try r.string(), qty: try r.decimal(), filled: try r.decimal(), closedSeq: try r.varint(),
-                               closedTsMs: try r.svarint())
+        func closedOrder(_ r: inout ByteReader) throws(CodecError) -> ClosedOrders.Entry {
+            let orderId = try r.string()
+            return ClosedOrders.Entry(
+                orderId: orderId,
+                order: ClosedOrder(status: try r.orderStatus(), symbol: try r.string(), qty: try r.decimal(), filled: try r.decimal(),
+                                   closedSeq: try r.varint(), closedTsMs: try r.svarint()))
         }
-        p.closedOrderQueue = OrderQueue(try r.list { (r: inout ByteReader) throws(CodecError) in try r.string() })
+        p.closedOrders = ClosedOrders(older: try r.list(closedOrder), recent: try r.list(closedOrder))
         p.positions = try r.map { (r: inout ByteReader) throws(CodecError) in
             let symbol = try r.string(), qty = try r.decimal(), cost = try r.decimal()
             var lp = LocalPosition(symbol: symbol, settlementAsset: "", firstSeq: 0, lastSeq: 0)
@@ -429,7 +437,31 @@ extension ByteWriter {
     }
 }
 
+extension ByteWriter {
+    /// One byte: closed orders are most of a checkpoint's entries.
+    mutating func orderStatus(_ status: OrderStatus) {
+        switch status {
+        case .open: u8(0)
+        case .partiallyFilled: u8(1)
+        case .filled: u8(2)
+        case .canceled: u8(3)
+        case .rejected: u8(4)
+        }
+    }
+}
+
 extension ByteReader {
+    mutating func orderStatus() throws(CodecError) -> OrderStatus {
+        switch try u8() {
+        case 0: return .open
+        case 1: return .partiallyFilled
+        case 2: return .filled
+        case 3: return .canceled
+        case 4: return .rejected
+        default: throw .malformed("order status")
+        }
+    }
+
     mutating func mapWithKey<V>(_ value: (String, inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [String: V] {
         let count = try length()
         var result: [String: V] = [:]

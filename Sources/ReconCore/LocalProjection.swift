@@ -5,10 +5,10 @@
 public struct LocalProjection: Sendable, Equatable {
     public var instruments: [String: InstrumentState] = [:]
     public var openOrders: [String: LocalOrder] = [:]
-    /// Orders no longer open (filled, canceled, rejected): enough to judge late fills.
-    public var closedOrders: [String: ClosedOrder] = [:]
-    /// Closed order ids in closing order, to drop the oldest in O(1).
-    public var closedOrderQueue = OrderQueue()
+    /// Orders no longer open (filled, canceled, rejected): enough to judge late
+    /// fills. Bounded (see `ClosedOrders`); a fill for an order no longer
+    /// remembered reads as `fill_unknown_order`.
+    public var closedOrders = ClosedOrders()
     public var positions: [String: LocalPosition] = [:]
     public var balances: [String: LocalBalance] = [:]
     /// Fills not yet confirmed by the venue's history, by `fill_id`, in full.
@@ -33,36 +33,6 @@ public struct LocalProjection: Sendable, Equatable {
     public var lastSeq: UInt64 = 0
 
     public init() {}
-}
-
-/// A first-in first-out queue of ids with O(1) amortised push and pop.
-public struct OrderQueue: Sendable, Equatable {
-    private var items: [String] = []
-    private var head = 0
-
-    public init() {}
-
-    public init(_ ids: [String]) {
-        items = ids
-    }
-
-    public var elements: ArraySlice<String> { items[head...] }
-
-    mutating func push(_ id: String) { items.append(id) }
-
-    mutating func pop() -> String? {
-        guard head < items.count else { return nil }
-        let id = items[head]
-        head += 1
-        // Reclaim the consumed prefix once it is most of the storage.
-        if head > 1_024 && head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        return id
-    }
-
-    public static func == (a: OrderQueue, b: OrderQueue) -> Bool { a.elements.elementsEqual(b.elements) }
 }
 
 public struct InstrumentState: Sendable, Equatable {
@@ -318,14 +288,16 @@ extension LocalProjection {
         case .instrument(let x):
             instruments[x.symbol] = InstrumentState(instrument: x, seq: seq)
         case .orderSubmitted(let x):
-            if let closedIndex = closedOrders.index(forKey: x.orderId) {
+            if let closed = closedOrders[x.orderId] {
                 // A repeat of a closed order changes nothing, unless its cancel or
                 // reject overtook it: then the order arrives closed.
-                guard closedOrders.values[closedIndex].arrivedBeforeItsOrder else { return }
+                guard closed.arrivedBeforeItsOrder else { return }
                 let early = earlyFills.removeValueIfAny(forKey: x.orderId)
-                closedOrders.values[closedIndex].symbol = x.symbol
-                closedOrders.values[closedIndex].qty = x.qty
-                closedOrders.values[closedIndex].filled += early ?? 0
+                closedOrders.update(x.orderId) { closed in
+                    closed.symbol = x.symbol
+                    closed.qty = x.qty
+                    closed.filled += early ?? 0
+                }
                 findings.removeAll { $0.kind == .fillUnknownOrder && $0.orderId == x.orderId }
                 return
             }
@@ -338,8 +310,8 @@ extension LocalProjection {
                 findings.removeAll { $0.kind == .fillUnknownOrder && $0.orderId == x.orderId }
             }
             if order.filled >= order.qty {
-                recordClosed(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled,
-                                                    closedSeq: seq, closedTsMs: event.tsMs))
+                closedOrders.insert(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled,
+                                                           closedSeq: seq, closedTsMs: event.tsMs))
             } else {
                 openOrders[x.orderId] = order
             }
@@ -365,29 +337,16 @@ extension LocalProjection {
         }
     }
 
-    /// Closed orders kept to judge late fills. Past this many the oldest are
-    /// dropped (in batches of a tenth), so a long history cannot grow the
-    /// projection without bound; a fill for a dropped order reads as
-    /// `fill_unknown_order`.
-    public static let maxClosedOrders = 20_000
-
     private mutating func close(_ orderId: String, as status: OrderStatus, seq: UInt64, tsMs: Int64) {
         guard let order = openOrders.removeValue(forKey: orderId) else {
             // A cancel or reject that overtook its order: kept (bounded with the
             // closed orders) so the order, when it comes, arrives closed.
-            if closedOrders.index(forKey: orderId) == nil {
-                recordClosed(orderId, ClosedOrder(status: status, symbol: "", qty: 0, filled: 0, closedSeq: seq, closedTsMs: tsMs))
+            if closedOrders[orderId] == nil {
+                closedOrders.insert(orderId, ClosedOrder(status: status, symbol: "", qty: 0, filled: 0, closedSeq: seq, closedTsMs: tsMs))
             }
             return
         }
-        recordClosed(orderId, ClosedOrder(status: status, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
-    }
-
-    private mutating func recordClosed(_ orderId: String, _ closed: ClosedOrder) {
-        if closedOrders.updateValue(closed, forKey: orderId) == nil { closedOrderQueue.push(orderId) }
-        while closedOrders.count > Self.maxClosedOrders, let oldest = closedOrderQueue.pop() {
-            closedOrders[oldest] = nil
-        }
+        closedOrders.insert(orderId, ClosedOrder(status: status, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
     }
 
     private mutating func credit(_ asset: String, _ amount: ExactDecimal, seq: UInt64, synthetic: Bool) {
@@ -437,7 +396,7 @@ extension LocalProjection {
             }
             if order.filled >= order.qty {
                 openOrders.remove(at: index)
-                recordClosed(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
+                closedOrders.insert(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
             }
         } else if var closed = closedOrders[x.orderId] {
             closed.filled += x.qty
@@ -449,7 +408,7 @@ extension LocalProjection {
                 findings.append(IntegrityFinding(kind: .fillOverfill, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
                                                  local: "\(closed.qty)", other: "\(closed.filled)", firstSeq: closed.closedSeq))
             }
-            closedOrders[x.orderId] = closed
+            closedOrders.update(x.orderId) { $0 = closed }
         } else if !synthetic {
             findings.append(IntegrityFinding(kind: .fillUnknownOrder, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
                                              local: "", other: "\(x.qty)", firstSeq: seq))

@@ -1,0 +1,91 @@
+import Testing
+@testable import ReconCore
+
+/// The bounded memory of closed orders: which ones a projection still knows after
+/// many closings, and that a checkpoint keeps exactly that.
+@Suite struct ClosedOrdersTests {
+    static let g = ClosedOrders.generationSize
+
+    static func closed(_ i: Int) -> ClosedOrder {
+        ClosedOrder(status: i % 3 == 0 ? .filled : .canceled, symbol: "S\(i % 7)", qty: 1, filled: 0, closedSeq: UInt64(i + 1), closedTsMs: Int64(i))
+    }
+
+    /// After n closings the window is the last n - r plus, once r > 0, the G
+    /// before them, where r is the start of the generation being filled.
+    @Test(arguments: [1, g - 1, g, g + 1, 2 * g, 2 * g + 1, 5 * g / 2])
+    func remembersTheLastGenerationAndTheOneBefore(n: Int) {
+        var orders = ClosedOrders()
+        for i in 0..<n { orders.insert("o\(i)", Self.closed(i)) }
+        let recentStart = (n - 1) / Self.g * Self.g
+        let firstKept = max(0, recentStart - Self.g)
+        #expect(orders.count == n - firstKept)
+        #expect(orders.count <= 2 * Self.g)
+        #expect(orders.count >= min(n, Self.g))
+        for i in stride(from: 0, to: n, by: 97) + [firstKept, n - 1] + (firstKept > 0 ? [firstKept - 1] : []) {
+            #expect((orders["o\(i)"] != nil) == (i >= firstKept), "order \(i) of \(n)")
+        }
+        #expect(orders["o\(n - 1)"] == Self.closed(n - 1))
+        let (older, recent) = orders.generations
+        #expect((older + recent).map(\.orderId) == (firstKept..<n).map { "o\($0)" })
+    }
+
+    @Test func updateChangesAnOrderInItsGeneration() {
+        var orders = ClosedOrders()
+        for i in 0..<(Self.g + 10) { orders.insert("o\(i)", Self.closed(i)) }
+        #expect(orders.update("o3") { $0.filled = 5 })
+        #expect(orders.update("o\(Self.g + 4)") { $0.filled = 7 })
+        #expect(!orders.update("never") { $0.filled = 9 })
+        #expect(orders["o3"]?.filled == 5)
+        #expect(orders["o\(Self.g + 4)"]?.filled == 7)
+        let (older, recent) = orders.generations
+        #expect(older.count == Self.g && recent.count == 10)
+        #expect(older[3].order.filled == 5 && recent[4].order.filled == 7)
+    }
+
+    func cancel(_ id: String, seq: Int) -> Event {
+        Event(id: "c\(seq)", account: "bot1", tsMs: Int64(seq), body: .orderCanceled(OrderCanceled(orderId: id)))
+    }
+
+    func fill(_ orderId: String, seq: Int) -> Event {
+        Event(id: "f\(seq)", account: "bot1", tsMs: Int64(seq), body: .fill(FillRecord(
+            fillId: "fill-\(seq)", orderId: orderId, symbol: "BTC-PERP", side: .buy, qty: "0.1", price: "100", fee: "0.01",
+            feeAsset: "USDT", liquidity: .maker)))
+    }
+
+    /// A late fill is judged against its order while the order is remembered
+    /// (`fill_after_cancel`), and reads as unknown once it is not.
+    @Test(arguments: [(Self.g - 1, IntegrityFinding.Kind.fillAfterCancel), (2 * Self.g, IntegrityFinding.Kind.fillUnknownOrder)])
+    func lateFillAfterOtherClosings(others: Int, expected: IntegrityFinding.Kind) {
+        var p = LocalProjection()
+        var seq = 0
+        func apply(_ e: Event) { seq += 1; p.apply(e, seq: UInt64(seq)) }
+        // A cancel that overtook its order closes it at once: one event per closing.
+        apply(cancel("target", seq: seq + 1))
+        for i in 0..<others { apply(cancel("other\(i)", seq: seq + 1)) }
+        apply(fill("target", seq: seq + 1))
+        #expect(p.findings.map(\.kind) == [expected])
+    }
+
+    /// A projection written to a checkpoint mid-way and read back goes on exactly
+    /// as the one that was not: same closed orders, same bytes, after rotations on
+    /// both sides of the checkpoint.
+    @Test func aCheckpointKeepsTheWindowAcrossRotations() throws {
+        var straight = AccountProjection(account: "bot1")
+        var resumed = AccountProjection(account: "bot1")
+        let total = 5 * Self.g / 2
+        for i in 0..<total {
+            let event = i % 50 == 49 ? fill("o\(i - 30_001)", seq: i + 1) : cancel("o\(i)", seq: i + 1)
+            straight.apply(event, seq: UInt64(i + 1))
+            resumed.apply(event, seq: UInt64(i + 1))
+            if i == Self.g + 123 || i == 2 * Self.g - 1 {
+                resumed = try resumed.encoded().withUnsafeBytes { try AccountProjection.decode($0) }
+                #expect(resumed == straight)
+            }
+        }
+        #expect(resumed == straight)
+        #expect(resumed.encoded() == straight.encoded())
+        let closings = total - total / 50
+        #expect(straight.local.closedOrders.count == closings - ((closings - 1) / Self.g * Self.g - Self.g))
+        #expect(Set(straight.local.findings.map(\.kind)) == [.fillAfterCancel, .fillUnknownOrder])
+    }
+}
