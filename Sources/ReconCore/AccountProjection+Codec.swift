@@ -6,15 +6,19 @@
 /// always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 6
+    public static let checkpointVersion: UInt8 = 7
 
-    public func encoded() -> [UInt8] {
+    /// The checkpoint bytes; with `olderClosedOrdersApart`, without the older
+    /// generation of closed orders (a checkpoint group stores it once, apart; see
+    /// `encodedOlderClosedOrders`). A projection decoded without it is encoded
+    /// without it either way.
+    public func encoded(olderClosedOrdersApart: Bool = false) -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
         w.u8(Self.checkpointVersion)
         w.string(account)
         w.optional(venue) { w, v in w.string(v) }
         w.varint(lastSeq)
-        local.encode(into: &w)
+        local.encode(into: &w, olderClosedOrdersApart: olderClosedOrdersApart)
         remote.encode(into: &w)
         w.sortedMap(fillIssues) { w, v in w.string(v.rawValue) }
         w.sortedMap(awaitingHistory) { w, v in w.svarint(v) }
@@ -39,8 +43,28 @@ extension AccountProjection {
     }
 }
 
+extension ClosedOrders {
+    /// The older generation as a checkpoint stores it apart: its number, then its entries.
+    public func encodedOlder() -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + 48 * generations.older.count)
+        w.varint(UInt64(rotations))
+        w.list(generations.older) { w, e in w.closedOrder(e) }
+        return w.bytes
+    }
+
+    /// Attaches an older generation stored apart, if it is the one this
+    /// projection's closings rotated to.
+    public mutating func attachOlder(encoded bytes: UnsafeRawBufferPointer) throws(CodecError) {
+        var r = ByteReader(bytes)
+        guard olderStoredApart, try r.nonNegativeInt() == rotations else { throw .malformed("closed orders of another generation") }
+        let entries = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }
+        guard r.remaining == 0 else { throw .malformed("trailing bytes after closed orders") }
+        attachOlder(entries)
+    }
+}
+
 extension LocalProjection {
-    func encode(into w: inout ByteWriter) {
+    func encode(into w: inout ByteWriter, olderClosedOrdersApart: Bool) {
         w.sortedMap(instruments) { w, s in
             w.string(s.instrument.symbol)
             w.u8(s.instrument.kind == .spot ? 0 : 1)
@@ -65,17 +89,15 @@ extension LocalProjection {
         // In closing order, which is part of the state (it decides which orders
         // the next rotation forgets), so no sort is needed for stable bytes.
         let (older, recent) = closedOrders.generations
-        for generation in [older, recent] {
-            w.list(generation) { w, e in
-                w.string(e.orderId)
-                w.orderStatus(e.order.status)
-                w.string(e.order.symbol)
-                w.decimal(e.order.qty)
-                w.decimal(e.order.filled)
-                w.varint(e.order.closedSeq)
-                w.svarint(e.order.closedTsMs)
-            }
+        w.varint(UInt64(closedOrders.rotations))
+        // Apart only when there is an older generation (one canonical form each).
+        if (olderClosedOrdersApart && closedOrders.rotations > 0) || closedOrders.olderStoredApart {
+            w.u8(0)
+        } else {
+            w.u8(1)
+            w.list(older) { w, e in w.closedOrder(e) }
         }
+        w.list(recent) { w, e in w.closedOrder(e) }
         w.sortedMap(positions) { w, p in
             w.string(p.symbol)
             w.decimal(p.position.qty)
@@ -172,14 +194,15 @@ extension LocalProjection {
             o.lastSeq = try r.varint()
             return o
         }
-        func closedOrder(_ r: inout ByteReader) throws(CodecError) -> ClosedOrders.Entry {
-            let orderId = try r.string()
-            return ClosedOrders.Entry(
-                orderId: orderId,
-                order: ClosedOrder(status: try r.orderStatus(), symbol: try r.string(), qty: try r.decimal(), filled: try r.decimal(),
-                                   closedSeq: try r.varint(), closedTsMs: try r.svarint()))
+        let rotations = try r.nonNegativeInt()
+        let older: [ClosedOrders.Entry]?
+        switch try r.u8() {
+        case 0 where rotations > 0: older = nil
+        case 1: older = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }
+        default: throw .malformed("closed orders flag")
         }
-        p.closedOrders = ClosedOrders(older: try r.list(closedOrder), recent: try r.list(closedOrder))
+        let recent = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }
+        p.closedOrders = ClosedOrders(older: older, recent: recent, rotations: rotations)
         p.positions = try r.map { (r: inout ByteReader) throws(CodecError) in
             let symbol = try r.string(), qty = try r.decimal(), cost = try r.decimal()
             var lp = LocalPosition(symbol: symbol, settlementAsset: "", firstSeq: 0, lastSeq: 0)
@@ -438,6 +461,16 @@ extension ByteWriter {
 }
 
 extension ByteWriter {
+    mutating func closedOrder(_ e: ClosedOrders.Entry) {
+        string(e.orderId)
+        orderStatus(e.order.status)
+        string(e.order.symbol)
+        decimal(e.order.qty)
+        decimal(e.order.filled)
+        varint(e.order.closedSeq)
+        svarint(e.order.closedTsMs)
+    }
+
     /// One byte: closed orders are most of a checkpoint's entries.
     mutating func orderStatus(_ status: OrderStatus) {
         switch status {
@@ -451,6 +484,14 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    mutating func closedOrder() throws(CodecError) -> ClosedOrders.Entry {
+        let orderId = try string()
+        return ClosedOrders.Entry(
+            orderId: orderId,
+            order: ClosedOrder(status: try orderStatus(), symbol: try string(), qty: try decimal(), filled: try decimal(),
+                               closedSeq: try varint(), closedTsMs: try svarint()))
+    }
+
     mutating func orderStatus() throws(CodecError) -> OrderStatus {
         switch try u8() {
         case 0: return .open

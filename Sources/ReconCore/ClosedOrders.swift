@@ -9,6 +9,12 @@
 /// closing order: about a sixth of a full fold and half of each checkpoint's closed
 /// orders. Here a closing is one insertion, and the entries themselves are the
 /// closing order.
+///
+/// A generation never changes once it is the older one: a change to one of its
+/// orders (a late fill) is written to the recent generation, which is asked
+/// first. So checkpoints store each older generation once, not in every group
+/// (`CheckpointStore`), and a projection read from one carries it as
+/// `olderStoredApart` until the store attaches it.
 public struct ClosedOrders: Sendable, Equatable {
     /// Closings per generation: a fill for an order closed fewer closings ago than
     /// this is always judged against the order.
@@ -40,15 +46,34 @@ public struct ClosedOrders: Sendable, Equatable {
 
     private var older = Generation()
     private var recent = Generation()
+    /// How many times the recent generation became the older one: names the older
+    /// generation (0: there is none).
+    public private(set) var rotations = 0
+    /// Decoded from a checkpoint that keeps the older generation apart, and not
+    /// attached yet: the older orders are missing.
+    public private(set) var olderStoredApart = false
 
     public init() {}
 
-    /// From the entries of each generation in closing order, as `generations` lists them.
-    public init(older: [Entry], recent: [Entry]) {
-        self.older = Generation(older)
+    /// From the entries of each generation in closing order, as `generations`
+    /// lists them; `older` nil when it is stored apart (see `attachOlder`).
+    public init(older: [Entry]?, recent: [Entry], rotations: Int) {
+        self.older = Generation(older ?? [])
         self.recent = Generation(recent)
+        self.rotations = rotations
+        olderStoredApart = older == nil && rotations > 0
     }
 
+    /// Supplies the older generation of a projection decoded without it (the
+    /// codec's `attachOlder(encoded:)` checks that it is the right one first).
+    mutating func attachOlder(_ entries: [Entry]) {
+        precondition(olderStoredApart, "the older generation is already here")
+        older = Generation(entries)
+        olderStoredApart = false
+    }
+
+    /// Entries held (an order changed after its generation became the older one
+    /// counts twice).
     public var count: Int { older.entries.count + recent.entries.count }
 
     /// The two generations' entries, older first, each in closing order.
@@ -60,7 +85,8 @@ public struct ClosedOrders: Sendable, Equatable {
         return nil
     }
 
-    /// Changes the order in place, where it is; false if it is not remembered.
+    /// Changes a remembered order: in place in the recent generation, by a changed
+    /// copy in the recent generation for an older one. False if it is not remembered.
     @discardableResult
     public mutating func update(_ orderId: String, _ change: (inout ClosedOrder) -> Void) -> Bool {
         if let slot = recent.slots.valueIfAny(forKey: orderId) {
@@ -68,7 +94,11 @@ public struct ClosedOrders: Sendable, Equatable {
             return true
         }
         if let slot = older.slots.valueIfAny(forKey: orderId) {
-            change(&older.entries[slot].order)
+            // The older generation stays as it was stored: the changed order goes
+            // to the recent one, which shadows it.
+            var order = older.entries[slot].order
+            change(&order)
+            recent.append(orderId, order)
             return true
         }
         return false
@@ -82,6 +112,7 @@ public struct ClosedOrders: Sendable, Equatable {
     public mutating func insert(_ orderId: String, _ order: ClosedOrder) {
         if recent.entries.count >= Self.generationSize {
             older = recent
+            rotations += 1
             recent = Generation()
             recent.slots.reserveCapacity(Self.generationSize)
             recent.entries.reserveCapacity(Self.generationSize)
@@ -90,6 +121,7 @@ public struct ClosedOrders: Sendable, Equatable {
     }
 
     public static func == (a: ClosedOrders, b: ClosedOrders) -> Bool {
-        a.older.entries == b.older.entries && a.recent.entries == b.recent.entries
+        a.rotations == b.rotations && a.olderStoredApart == b.olderStoredApart
+            && a.older.entries == b.older.entries && a.recent.entries == b.recent.entries
     }
 }

@@ -7,14 +7,20 @@ public import ReconCore
 /// Layout in the `checkpoints` table: a group per checkpoint seq `c` (a multiple
 /// of the interval): the key `c‖""` marks the group as complete, then one key
 /// `c‖account` per account the log knew at `c` (its projection without settled
-/// fills), then one key `c‖0xFF‖account` per account (the fills that settled since
-/// the group before; 0xFF never occurs in UTF-8, so these sort after every
-/// account). Keys sort by seq, then account, so the group marker comes first.
+/// fills and without the older generation of closed orders), then
+/// `c‖0xFE‖account` for an account whose closed orders rotated since the group
+/// before (the new older generation), then one key `c‖0xFF‖account` per account
+/// (the fills that settled since the group before). 0xFE and 0xFF never occur in
+/// UTF-8, so these sort after every account. Keys sort by seq, then account, so
+/// the group marker comes first.
 ///
 /// Settled fills are stored as deltas because they are most of a long-lived
 /// account's projection and only ever grow: whole sets in every group made the
 /// table grow with the square of the log (1.07 GB of checkpoints for a 1M-event
-/// log). Loading a group merges the deltas up to it and checks the total.
+/// log). An older generation of closed orders never changes (`ClosedOrders`), so
+/// it is stored once, not in each of the groups that follow until the next
+/// rotation. Loading a group merges the deltas up to it and checks the total, and
+/// attaches the newest generation stored at or below it, checking its number.
 ///
 /// Checkpoints are derived data: deleting them (`recon checkpoint --rebuild`)
 /// changes no answer, and a checkpoint that does not decode (older layout,
@@ -50,6 +56,14 @@ public final class CheckpointStore: @unchecked Sendable {
 
     static func settledKey(seq: UInt64, account: String) -> [UInt8] {
         seq.bigEndianBytes + [settledMarker] + Array(account.utf8)
+    }
+
+    /// Marks a key as an older generation of closed orders; never a byte of UTF-8
+    /// text, and sorts before the settled-fills marker.
+    static let closedOrdersMarker: UInt8 = 0xFE
+
+    static func closedOrdersKey(seq: UInt64, account: String) -> [UInt8] {
+        seq.bigEndianBytes + [closedOrdersMarker] + Array(account.utf8)
     }
 
     /// The seq of the newest complete checkpoint group, 0 if none.
@@ -97,7 +111,7 @@ public final class CheckpointStore: @unchecked Sendable {
                     if key.count - 8 == wanted.count && key[8...].elementsEqual(wanted) {
                         let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
                         if var projection = try? AccountProjection.decode(value),
-                           (try? restoreSettled(&projection, reader: reader, at: groupSeq)) != nil {
+                           (try? restoreShared(&projection, reader: reader, at: groupSeq)) != nil {
                             return (groupSeq, projection)
                         }
                         // Undecodable (older layout or damage): fall back to the start.
@@ -110,10 +124,12 @@ public final class CheckpointStore: @unchecked Sendable {
         }
     }
 
-    /// Merges into `projection` the settled-fill deltas of its account in every
-    /// group up to `groupSeq`; throws if the result is not the size the delta
-    /// at `groupSeq` recorded (a delta missing or damaged).
-    func restoreSettled(_ projection: inout AccountProjection, reader: LogReader, at groupSeq: UInt64) throws {
+    /// Completes a projection loaded from group `groupSeq`: merges the settled-fill
+    /// deltas of its account in every group up to it, and attaches the older
+    /// generation of closed orders (the newest stored at or below it). Throws if
+    /// the fills are not the number the delta at `groupSeq` recorded, or the
+    /// generation is missing or another one (damage).
+    func restoreShared(_ projection: inout AccountProjection, reader: LogReader, at groupSeq: UInt64) throws {
         let c = try reader.openCursor(log.checkpoints)
         defer { mdb_cursor_close(c) }
         let wanted = Array(projection.account.utf8)
@@ -132,20 +148,31 @@ public final class CheckpointStore: @unchecked Sendable {
             if let total = try? r.nonNegativeInt(), total <= groupSeq { settled.reserve(total) }
         }
         var expected: Int?
+        // Valid while the read transaction is.
+        var olderClosedOrders: UnsafeRawBufferPointer?
         var k = MDB_val(), v = MDB_val()
         var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
         while code == 0 {
             let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
             let groupOfKey = UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8]))
             if groupOfKey > groupSeq { break }
-            if key.count == 9 + wanted.count && key[8] == Self.settledMarker && key[9...].elementsEqual(wanted) {
-                let total = try settled.merge(delta: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
-                if groupOfKey == groupSeq { expected = total }
+            if key.count == 9 + wanted.count && key[9...].elementsEqual(wanted) {
+                let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+                if key[8] == Self.settledMarker {
+                    let total = try settled.merge(delta: value)
+                    if groupOfKey == groupSeq { expected = total }
+                } else if key[8] == Self.closedOrdersMarker {
+                    olderClosedOrders = value
+                }
             }
             code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
         }
         guard let expected, expected == settled.count else { throw CodecError.malformed("settled fills of \(projection.account) at \(groupSeq)") }
         projection.local.settledFills = settled
+        if projection.local.closedOrders.olderStoredApart {
+            guard let olderClosedOrders else { throw CodecError.malformed("closed orders of \(projection.account) at \(groupSeq)") }
+            try projection.local.closedOrders.attachOlder(encoded: olderClosedOrders)
+        }
     }
 
     /// The projection of `account` after folding every event up to `seq`.
@@ -222,15 +249,16 @@ public final class CheckpointStore: @unchecked Sendable {
         }
         var written = 0
         var pending: [LoggedEvent] = []
-        // What the group before stored, so each group stores only what settled since.
-        var previousSettled = projection.accounts.mapValues(\.local.settledFills.count)
+        // What the groups before stored, so each group stores only what settled
+        // since, and an older generation of closed orders only once.
+        var stored = StoredApart(projection)
         while groupSeq + interval <= last {
             let target = groupSeq + interval
             pending.removeAll(keepingCapacity: true)
             // The group stores the state at `target`, so lists replaced before it need no decoding.
             try log.scanForFold(from: groupSeq + 1, to: target) { pending.append($0) }
             for e in pending { projection.apply(e) }
-            try writeGroup(projection, at: target, previousSettled: &previousSettled)
+            try writeGroup(projection, at: target, storedApart: &stored)
             written += 1
             groupSeq = target
             progress(target, last)
@@ -251,7 +279,7 @@ public final class CheckpointStore: @unchecked Sendable {
             while code == 0 {
                 let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
                 guard UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])) == seq else { break }
-                if key.count > 8 && key[8] != Self.settledMarker {
+                if key.count > 8 && key[8] != Self.settledMarker && key[8] != Self.closedOrdersMarker {
                     let account = String(decoding: key[8...], as: UTF8.self)
                     let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
                     projection.accounts[account] = try AccountProjection.decode(value)
@@ -260,28 +288,45 @@ public final class CheckpointStore: @unchecked Sendable {
             }
             for name in projection.accounts.keys {
                 do {
-                    try restoreSettled(&projection.accounts[name]!, reader: reader, at: seq)
+                    try restoreShared(&projection.accounts[name]!, reader: reader, at: seq)
                 } catch {
-                    // A missing or damaged delta: the group cannot be trusted.
-                    throw CodecError.malformed("settled fills of \(name) at \(seq)")
+                    // A missing or damaged delta or generation: the group cannot be trusted.
+                    throw CodecError.malformed("settled fills or closed orders of \(name) at \(seq)")
                 }
             }
         }
         return projection
     }
 
-    private func writeGroup(_ projection: Projection, at seq: UInt64, previousSettled: inout [String: Int]) throws {
+    /// Per account, what the groups written so far hold apart from the accounts'
+    /// entries: how many settled fills, and which older generation of closed orders.
+    struct StoredApart {
+        var settledFills: [String: Int]
+        var closedOrderRotations: [String: Int]
+
+        init(_ projection: Projection) {
+            settledFills = projection.accounts.mapValues(\.local.settledFills.count)
+            closedOrderRotations = projection.accounts.mapValues(\.local.closedOrders.rotations)
+        }
+    }
+
+    private func writeGroup(_ projection: Projection, at seq: UInt64, storedApart: inout StoredApart) throws {
         var entries: [([UInt8], [UInt8])] = [(seq.bigEndianBytes, [])]
         let names = projection.accounts.keys.sorted()
         for name in names {
-            var stored = projection.accounts[name]!
-            stored.local.settledFills = SettledFills()
-            entries.append((Self.key(seq: seq, account: name), stored.encoded()))
+            var account = projection.accounts[name]!
+            account.local.settledFills = SettledFills()
+            entries.append((Self.key(seq: seq, account: name), account.encoded(olderClosedOrdersApart: true)))
         }
         for name in names {
+            let closed = projection.accounts[name]!.local.closedOrders
+            if closed.rotations > 0 && storedApart.closedOrderRotations[name] != closed.rotations {
+                entries.append((Self.closedOrdersKey(seq: seq, account: name), closed.encodedOlder()))
+                storedApart.closedOrderRotations[name] = closed.rotations
+            }
             let settled = projection.accounts[name]!.local.settledFills
-            entries.append((Self.settledKey(seq: seq, account: name), settled.encodedDelta(since: previousSettled[name] ?? 0)))
-            previousSettled[name] = settled.count
+            entries.append((Self.settledKey(seq: seq, account: name), settled.encodedDelta(since: storedApart.settledFills[name] ?? 0)))
+            storedApart.settledFills[name] = settled.count
         }
         try log.writeDerived(into: log.checkpoints, entries)
     }
@@ -289,23 +334,41 @@ public final class CheckpointStore: @unchecked Sendable {
     /// The groups holding a settled-fills delta of `account`, with the number of
     /// fills each stored (for tests and diagnostics).
     func settledDeltaSizes(account: String) throws -> [(group: UInt64, fills: Int)] {
+        try entriesApart(marker: Self.settledMarker, account: account) { value in
+            var delta = SettledFills()
+            _ = try delta.merge(delta: value)
+            return delta.count
+        }.map { (group: $0.group, fills: $0.value) }
+    }
+
+    /// The groups holding an older generation of closed orders of `account`, with
+    /// the generation's number (for tests and diagnostics).
+    func closedOrderGenerations(account: String) throws -> [(group: UInt64, rotations: Int)] {
+        try entriesApart(marker: Self.closedOrdersMarker, account: account) { value in
+            var r = ByteReader(value)
+            return try r.nonNegativeInt()
+        }.map { (group: $0.group, rotations: $0.value) }
+    }
+
+    /// Every `group‖marker‖account` entry, read by `read`, in group order.
+    private func entriesApart<T>(marker: UInt8, account: String,
+                                 _ read: (UnsafeRawBufferPointer) throws -> T) throws -> [(group: UInt64, value: T)] {
         try log.read { reader in
             let c = try reader.openCursor(log.checkpoints)
             defer { mdb_cursor_close(c) }
-            let wanted = [Self.settledMarker] + Array(account.utf8)
-            var sizes: [(group: UInt64, fills: Int)] = []
+            let wanted = [marker] + Array(account.utf8)
+            var found: [(group: UInt64, value: T)] = []
             var k = MDB_val(), v = MDB_val()
             var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
             while code == 0 {
                 let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
                 if key.count == 8 + wanted.count && key[8...].elementsEqual(wanted) {
-                    var delta = SettledFills()
-                    _ = try delta.merge(delta: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
-                    sizes.append((UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])), delta.count))
+                    let group = UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8]))
+                    found.append((group, try read(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))))
                 }
                 code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
             }
-            return sizes
+            return found
         }
     }
 

@@ -29,17 +29,46 @@ import Testing
         #expect((older + recent).map(\.orderId) == (firstKept..<n).map { "o\($0)" })
     }
 
-    @Test func updateChangesAnOrderInItsGeneration() {
+    /// A recent order changes in place; an older one is changed in the recent
+    /// generation (which shadows it), so the older generation stays as stored.
+    @Test func anOlderGenerationNeverChanges() {
         var orders = ClosedOrders()
         for i in 0..<(Self.g + 10) { orders.insert("o\(i)", Self.closed(i)) }
+        let olderBefore = orders.generations.older
         #expect(orders.update("o3") { $0.filled = 5 })
         #expect(orders.update("o\(Self.g + 4)") { $0.filled = 7 })
         #expect(!orders.update("never") { $0.filled = 9 })
         #expect(orders["o3"]?.filled == 5)
         #expect(orders["o\(Self.g + 4)"]?.filled == 7)
         let (older, recent) = orders.generations
-        #expect(older.count == Self.g && recent.count == 10)
-        #expect(older[3].order.filled == 5 && recent[4].order.filled == 7)
+        #expect(older == olderBefore)
+        #expect(recent.count == 11 && recent[4].order.filled == 7 && recent[10].orderId == "o3" && recent[10].order.filled == 5)
+        #expect(orders.rotations == 1)
+    }
+
+    /// A checkpoint that keeps the older generation apart decodes without it, and
+    /// with it attached (of the same number) equals the projection it came from.
+    @Test func theOlderGenerationStoredApart() throws {
+        var p = AccountProjection(account: "bot1")
+        for i in 0..<(2 * Self.g + 5) { p.apply(cancel("o\(i)", seq: i + 1), seq: UInt64(i + 1)) }
+        let closed = p.local.closedOrders
+        #expect(closed.rotations == 2)
+        let apart = p.encoded(olderClosedOrdersApart: true)
+        #expect(apart.count < p.encoded().count / 10)
+        var decoded = try apart.withUnsafeBytes { try AccountProjection.decode($0) }
+        #expect(decoded.local.closedOrders.olderStoredApart)
+        #expect(decoded.local.closedOrders["o\(Self.g)"] == nil, "missing until attached")
+        #expect(decoded.encoded() == apart, "a projection without its older generation encodes without it")
+        // Another generation's bytes are refused.
+        var other = ClosedOrders()
+        for i in 0..<(Self.g + 1) { other.insert("x\(i)", Self.closed(i)) }
+        #expect(throws: CodecError.self) { try other.encodedOlder().withUnsafeBytes { try decoded.local.closedOrders.attachOlder(encoded: $0) } }
+        try closed.encodedOlder().withUnsafeBytes { try decoded.local.closedOrders.attachOlder(encoded: $0) }
+        #expect(decoded == p)
+        #expect(decoded.encoded() == p.encoded())
+        // Without a rotation there is nothing to keep apart.
+        let young = AccountProjection(account: "bot1")
+        #expect(young.encoded(olderClosedOrdersApart: true) == young.encoded())
     }
 
     func cancel(_ id: String, seq: Int) -> Event {
@@ -84,8 +113,7 @@ import Testing
         }
         #expect(resumed == straight)
         #expect(resumed.encoded() == straight.encoded())
-        let closings = total - total / 50
-        #expect(straight.local.closedOrders.count == closings - ((closings - 1) / Self.g * Self.g - Self.g))
+        #expect(straight.local.closedOrders.rotations == 2)
         #expect(Set(straight.local.findings.map(\.kind)) == [.fillAfterCancel, .fillUnknownOrder])
     }
 }

@@ -106,6 +106,70 @@ import ReconTestSupport
         #expect(try store.projection(account: "acct1", at: 6_000) == expected)
     }
 
+    /// Closing after closing: cancels of orders the bot never logged (each closes
+    /// one at once) for two accounts, and every 50th event a late fill for an
+    /// order of `bot1` closed about 30,000 events before, which changes an order
+    /// of the older generation when it is still remembered.
+    func manyClosings(_ count: Int) -> [Event] {
+        (0..<count).map { i in
+            if i % 50 == 49 {
+                return Event(id: "f\(i)", account: "bot1", tsMs: Int64(i), body: .fill(FillRecord(
+                    fillId: "fill-\(i)", orderId: "o\(i - 30_001)", symbol: "BTC-PERP", side: .buy, qty: "0.1", price: "100",
+                    fee: "0.01", feeAsset: "USDT", liquidity: .maker)))
+            }
+            return Event(id: "c\(i)", account: i % 10 == 5 ? "bot2" : "bot1", tsMs: Int64(i), body: .orderCanceled(OrderCanceled(orderId: "o\(i)")))
+        }
+    }
+
+    /// An older generation of closed orders is stored once, in the first group
+    /// after its rotation, and every later group until the next rotation reads it
+    /// from there: reads at any seq equal folding the prefix. A generation that
+    /// goes missing makes the groups that need it fall back to the log.
+    @Test func olderClosedOrdersAreStoredOnce() throws {
+        let dir = TempFolder()
+        let log = try EventLog(directory: dir.path)
+        let all = manyClosings(50_000)
+        try append(all[...], to: log)
+        let store = CheckpointStore(log: log, interval: 5_000)
+        #expect(try store.catchUp() == 10)
+        func folded(_ account: String, _ seq: UInt64) -> AccountProjection {
+            var p = AccountProjection(account: account)
+            for (i, e) in all.prefix(Int(seq)).enumerated() where e.account == account { p.apply(e, seq: UInt64(i + 1)) }
+            return p
+        }
+        // Which generation each group's projection has, from the fold itself.
+        let rotationsAtGroups = (1...10).map { folded("bot1", UInt64($0 * 5_000)).local.closedOrders.rotations }
+        #expect(rotationsAtGroups.last == 2, "the log rotates bot1's closed orders twice")
+        var firstGroupOf: [Int: UInt64] = [:]
+        for (i, r) in rotationsAtGroups.enumerated() where r > 0 && firstGroupOf[r] == nil { firstGroupOf[r] = UInt64((i + 1) * 5_000) }
+        let stored = try store.closedOrderGenerations(account: "bot1")
+        #expect(stored.map(\.rotations) == [1, 2])
+        #expect(stored.map(\.group) == [firstGroupOf[1]!, firstGroupOf[2]!])
+        #expect(try store.closedOrderGenerations(account: "bot2").isEmpty, "bot2 never fills a generation")
+
+        // Late fills change orders of the first older generation from 30,001 on,
+        // until the second rotation drops it.
+        let changed = folded("bot1", 44_999).local.closedOrders.generations.older.filter { $0.order.filled > 0 }
+        #expect(changed.isEmpty, "the older generation stays as stored")
+        #expect(folded("bot1", 44_999).local.closedOrders.generations.recent.contains { $0.order.filled > 0 && $0.order.closedSeq < 25_000 },
+                "late fills for older orders are written to the recent generation")
+        let seqs: [UInt64] = [4_999, firstGroupOf[1]!, firstGroupOf[1]! + 4_999, 36_789, 44_999, firstGroupOf[2]! - 1, 50_000]
+        for seq in seqs {
+            #expect(try store.projection(account: "bot1", at: seq) == folded("bot1", seq), "bot1 at \(seq)")
+        }
+        #expect(try store.projection(account: "bot2", at: 37_777) == folded("bot2", 37_777))
+        #expect(try store.projection(at: 50_000).accounts["bot1"] == folded("bot1", 50_000))
+
+        // The first generation goes: groups from its rotation to the next fall back.
+        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.closedOrdersKey(seq: firstGroupOf[1]!, account: "bot1")))
+        #expect(try store.nearest(account: "bot1", atOrBefore: firstGroupOf[2]! - 1).seq == 0)
+        #expect(try store.nearest(account: "bot1", atOrBefore: firstGroupOf[1]! - 1).seq == firstGroupOf[1]! - 5_000)
+        #expect(try store.nearest(account: "bot1", atOrBefore: 50_000).seq == 50_000, "groups of the second generation are unaffected")
+        for seq in [firstGroupOf[1]! + 10, 50_000] {
+            #expect(try store.projection(account: "bot1", at: seq) == folded("bot1", seq), "bot1 at \(seq) after the loss")
+        }
+    }
+
     /// A settled-fills delta that is missing makes every later group of that
     /// account untrusted: answers fall back to the log and stay right.
     @Test func aMissingSettledDeltaFallsBackToTheLog() throws {
