@@ -128,7 +128,7 @@ extension LocalProjection {
             w.svarint(f.tsMs)
             w.u8(f.synthetic ? 1 : 0)
         }
-        settledFills.encode(settledFills.entries.keys.sorted(), into: &w)
+        settledFills.encode(settledFills.sortedKeys, into: &w)
         w.list(fees.keys.sorted()) { w, key in
             let a = fees[key]!
             w.string(key.symbol)
@@ -266,11 +266,12 @@ extension LocalProjection {
 }
 
 extension SettledFills {
-    /// Writes a count, then each entry of `keys` (sorted, so equal sets give equal bytes).
+    /// Writes a count, then each entry of `keys` (sorted, so equal sets give equal
+    /// bytes, and a delta is a sorted run for `Merger`).
     func encode(_ keys: [Key], into w: inout ByteWriter) {
         w.varint(UInt64(keys.count))
         for key in keys {
-            let d = entries[key]!
+            let d = self[key]!
             w.u64le(key.high)
             w.u64le(key.low)
             w.u64le(d.contentHash)
@@ -281,18 +282,24 @@ extension SettledFills {
         }
     }
 
-    /// Reads what `encode(_:into:)` wrote, adding the entries to this set.
-    mutating func decodeEntries(_ r: inout ByteReader) throws(CodecError) {
+    /// Reads what `encode(_:into:)` wrote, handing each entry to `body`.
+    static func readEntries(_ r: inout ByteReader, _ body: (Key, FillDigest) throws(CodecError) -> Void) throws(CodecError) {
         // Each entry takes at least 34 bytes, so a larger count is damage, not a set.
         let count = try r.length()
-        // Only into an empty set: exact reservations on every merge of many
-        // deltas would give up the geometric growth and copy quadratically.
-        if self.count == 0 { reserve(count) }
         for _ in 0..<count {
             let key = Key(high: try r.u64le(), low: try r.u64le())
-            insert(key: key, digest: FillDigest(contentHash: try r.u64le(), contentHashWithoutFee: try r.u64le(), seq: try r.varint(),
-                                                tsMs: try r.svarint(), synthetic: try r.u8() == 1))
+            try body(key, FillDigest(contentHash: try r.u64le(), contentHashWithoutFee: try r.u64le(), seq: try r.varint(),
+                                     tsMs: try r.svarint(), synthetic: try r.u8() == 1))
         }
+    }
+
+    /// Reads what `encode(_:into:)` wrote, adding the entries to this set.
+    mutating func decodeEntries(_ r: inout ByteReader) throws(CodecError) {
+        var copy = r
+        // Only into an empty set: exact reservations on every merge of many
+        // deltas would give up the geometric growth and copy quadratically.
+        if count == 0 { reserve(try copy.length()) }
+        try Self.readEntries(&r) { (key, digest) throws(CodecError) in insert(key: key, digest: digest) }
     }
 
     /// The entries added after the first `previousCount`, after the size of the
@@ -303,21 +310,27 @@ extension SettledFills {
     /// group is the union of the deltas up to it, and storage grows with the log,
     /// not with the log times the number of groups.
     public func encodedDelta(since previousCount: Int) -> [UInt8] {
-        let new = added[min(previousCount, added.count)...]
+        let new = keysAdded(since: previousCount)
         var w = ByteWriter(capacity: 16 + new.count * 40)
         w.varint(UInt64(count))
         encode(new.sorted(), into: &w)
         return w.bytes
     }
 
+    /// Reads a delta, handing each entry to `body`; returns the size the whole set
+    /// had when the delta was written.
+    static func readDelta(_ bytes: UnsafeRawBufferPointer, _ body: (Key, FillDigest) throws(CodecError) -> Void) throws(CodecError) -> Int {
+        var r = ByteReader(bytes)
+        let total = try r.nonNegativeInt()
+        try readEntries(&r, body)
+        guard r.remaining == 0 else { throw .malformed("trailing bytes in settled fills") }
+        return total
+    }
+
     /// Adds the entries of a delta; returns the size the whole set had when the
     /// delta was written, for the caller to check that no delta is missing.
     public mutating func merge(delta bytes: UnsafeRawBufferPointer) throws(CodecError) -> Int {
-        var r = ByteReader(bytes)
-        let total = try r.nonNegativeInt()
-        try decodeEntries(&r)
-        guard r.remaining == 0 else { throw .malformed("trailing bytes in settled fills") }
-        return total
+        try Self.readDelta(bytes) { (key, digest) throws(CodecError) in insert(key: key, digest: digest) }
     }
 }
 

@@ -133,9 +133,9 @@ public final class CheckpointStore: @unchecked Sendable {
         let c = try reader.openCursor(log.checkpoints)
         defer { mdb_cursor_close(c) }
         let wanted = Array(projection.account.utf8)
-        var settled = SettledFills()
         // The delta at `groupSeq` starts with the size of the whole set: reserve it
-        // once rather than let the table grow (and rehash) through every delta.
+        // once rather than let the merge's buffer grow through every delta.
+        var reserve = 0
         var lastKey = Self.settledKey(seq: groupSeq, account: projection.account)
         var lk = MDB_val(), lv = MDB_val()
         let found: Int32 = lastKey.withUnsafeMutableBytes { raw in
@@ -145,8 +145,9 @@ public final class CheckpointStore: @unchecked Sendable {
         if found == 0 {
             var r = ByteReader(UnsafeRawBufferPointer(start: lv.mv_data, count: lv.mv_size))
             // At most one fill per event, so a damaged size cannot reserve more than that.
-            if let total = try? r.nonNegativeInt(), total <= groupSeq { settled.reserve(total) }
+            if let total = try? r.nonNegativeInt(), total <= groupSeq { reserve = total }
         }
+        var merger = SettledFills.Merger(reserving: reserve)
         var expected: Int?
         // Valid while the read transaction is.
         var olderClosedOrders: UnsafeRawBufferPointer?
@@ -159,7 +160,7 @@ public final class CheckpointStore: @unchecked Sendable {
             if key.count == 9 + wanted.count && key[9...].elementsEqual(wanted) {
                 let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
                 if key[8] == Self.settledMarker {
-                    let total = try settled.merge(delta: value)
+                    let total = try merger.add(delta: value)
                     if groupOfKey == groupSeq { expected = total }
                 } else if key[8] == Self.closedOrdersMarker {
                     olderClosedOrders = value
@@ -167,6 +168,7 @@ public final class CheckpointStore: @unchecked Sendable {
             }
             code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
         }
+        let settled = merger.finish()
         guard let expected, expected == settled.count else { throw CodecError.malformed("settled fills of \(projection.account) at \(groupSeq)") }
         projection.local.settledFills = settled
         if projection.local.closedOrders.olderStoredApart {

@@ -1,0 +1,94 @@
+import Testing
+@testable import ReconCore
+
+/// Settled fills read back from checkpoint deltas (a merged, sorted base) behave
+/// as the set folded from the start (a hash table): same lookups, same bytes.
+@Suite struct SettledFillsTests {
+    static func digest(_ i: Int, _ variant: UInt64 = 0) -> FillDigest {
+        FillDigest(contentHash: UInt64(i) &* 31 &+ variant, contentHashWithoutFee: UInt64(i) &* 7, seq: UInt64(i + 1), tsMs: Int64(i),
+                   synthetic: i % 5 == 0)
+    }
+
+    /// Settles fills `f0`… in random order and cuts a delta every so often, as a
+    /// checkpoint writer does; returns the straight set and the deltas.
+    static func settledWithDeltas(count: Int, seed: UInt64) -> (SettledFills, [[UInt8]]) {
+        var rng = SeededRandom(seed: seed)
+        var ids = Array(0..<count)
+        for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, rng.below(i + 1)) }
+        var straight = SettledFills()
+        var deltas: [[UInt8]] = []
+        var cut = 0
+        for (n, i) in ids.enumerated() {
+            straight.settle("f\(i)", digest(i))
+            if n == ids.count - 1 || rng.below(40) == 0 {
+                deltas.append(straight.encodedDelta(since: cut))
+                cut = straight.count
+            }
+        }
+        return (straight, deltas)
+    }
+
+    static func merged(_ deltas: [[UInt8]]) throws -> (SettledFills, [Int]) {
+        var merger = SettledFills.Merger(reserving: 0)
+        var totals: [Int] = []
+        for d in deltas { totals.append(try d.withUnsafeBytes { try merger.add(delta: $0) }) }
+        return (merger.finish(), totals)
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func mergedDeltasEqualTheFoldedSet(seed: UInt64) throws {
+        let (straight, deltas) = Self.settledWithDeltas(count: 3_000, seed: seed)
+        #expect(deltas.count > 20)
+        let (merged, totals) = try Self.merged(deltas)
+        #expect(totals.last == 3_000)
+        #expect(merged.count == 3_000)
+        #expect(merged == straight && straight == merged)
+        for i in 0..<3_000 { #expect(merged["f\(i)"] == Self.digest(i)) }
+        for i in 3_000..<3_100 { #expect(merged["f\(i)"] == nil) }
+        var w = ByteWriter(capacity: 64)
+        var v = ByteWriter(capacity: 64)
+        merged.encode(merged.sortedKeys, into: &w)
+        straight.encode(straight.sortedKeys, into: &v)
+        #expect(w.bytes == v.bytes)
+    }
+
+    /// Fills settled after a merge: a key already in the base keeps its digest,
+    /// new ones are what the next delta stores, and the whole stays equal to the
+    /// set folded from the start.
+    @Test func settlingOnTopOfAMergedBase() throws {
+        let (straightBase, deltas) = Self.settledWithDeltas(count: 500, seed: 9)
+        var (merged, _) = try Self.merged(deltas)
+        var straight = straightBase
+        for i in 450..<700 {
+            merged.settle("f\(i)", Self.digest(i, 99))
+            straight.settle("f\(i)", Self.digest(i, 99))
+        }
+        #expect(merged["f460"] == Self.digest(460), "the first digest stays")
+        #expect(merged["f650"] == Self.digest(650, 99))
+        #expect(merged == straight)
+        let delta = merged.encodedDelta(since: 500)
+        var fromDelta = SettledFills()
+        #expect(try delta.withUnsafeBytes { try fromDelta.merge(delta: $0) } == 700)
+        #expect(fromDelta.count == 200 && fromDelta["f650"] != nil && fromDelta["f460"] == nil)
+        #expect(delta == straight.encodedDelta(since: 500))
+    }
+
+    /// A key in two deltas keeps the earlier delta's digest; a delta whose keys
+    /// are not increasing is damage.
+    @Test func repeatsAndDisorder() throws {
+        var first = SettledFills(), second = SettledFills()
+        first.settle("a", Self.digest(1))
+        first.settle("b", Self.digest(2))
+        second.settle("b", Self.digest(2, 5))
+        second.settle("c", Self.digest(3))
+        let (merged, _) = try Self.merged([first.encodedDelta(since: 0), second.encodedDelta(since: 0)])
+        #expect(merged.count == 3)
+        #expect(merged["b"] == Self.digest(2))
+        var bytes = first.encodedDelta(since: 0)
+        // Swap the two entries (of equal size here) after the total and the count.
+        let entry = (bytes.count - 2) / 2
+        bytes = Array(bytes[0..<2]) + Array(bytes[(2 + entry)...]) + Array(bytes[2..<(2 + entry)])
+        var merger = SettledFills.Merger(reserving: 0)
+        #expect(throws: CodecError.self) { try bytes.withUnsafeBytes { try merger.add(delta: $0) } }
+    }
+}
