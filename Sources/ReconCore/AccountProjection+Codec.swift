@@ -10,7 +10,7 @@ extension AccountProjection {
 
     /// The checkpoint bytes; with `olderClosedOrdersApart`, without the older
     /// generation of closed orders (a checkpoint group stores it once, apart; see
-    /// `encodedOlderClosedOrders`). A projection decoded without it is encoded
+    /// `ClosedOrders.encodedOlder()`). A projection decoded without it is encoded
     /// without it either way.
     public func encoded(olderClosedOrdersApart: Bool = false) -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
