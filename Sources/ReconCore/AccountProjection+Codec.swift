@@ -293,12 +293,10 @@ extension SettledFills {
         }
     }
 
-    /// Reads what `encode(_:into:)` wrote, adding the entries to this set.
+    /// Reads what `encode(_:into:)` wrote, adding the entries to this set. (Only
+    /// whole projections carry a set; checkpoint groups store it as deltas, which
+    /// `Merger` reads.)
     mutating func decodeEntries(_ r: inout ByteReader) throws(CodecError) {
-        var copy = r
-        // Only into an empty set: exact reservations on every merge of many
-        // deltas would give up the geometric growth and copy quadratically.
-        if count == 0 { reserve(try copy.length()) }
         try Self.readEntries(&r) { (key, digest) throws(CodecError) in insert(key: key, digest: digest) }
     }
 
@@ -471,9 +469,7 @@ extension ByteWriter {
             value(&self, map[key]!)
         }
     }
-}
 
-extension ByteWriter {
     mutating func closedOrder(_ e: ClosedOrders.Entry) {
         string(e.orderId)
         orderStatus(e.order.status)

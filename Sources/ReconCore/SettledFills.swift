@@ -85,7 +85,7 @@ public struct SettledFills: Sendable, Equatable {
     }
 
     mutating func insert(key: Key, digest: FillDigest) {
-        if !base.isEmpty && baseDigest(key) != nil { return }
+        if baseDigest(key) != nil { return }
         // One lookup on the common path (a new key); a repeat puts the first back.
         if let first = entries.updateValue(digest, forKey: key) {
             entries[key] = first
@@ -94,16 +94,9 @@ public struct SettledFills: Sendable, Equatable {
         added.append(key)
     }
 
-    public mutating func reserve(_ count: Int) {
-        entries.reserveCapacity(count)
-        added.reserveCapacity(count)
-    }
-
     /// Every key, sorted.
     var sortedKeys: [Key] {
-        guard !entries.isEmpty else { return base.map(\.key) }
-        guard !base.isEmpty else { return entries.keys.sorted() }
-        return (base.map(\.key) + entries.keys).sorted()
+        (base.map(\.key) + entries.keys).sorted()
     }
 
     /// The keys added after the first `previousCount` fills of the set. The base
@@ -154,8 +147,7 @@ public struct SettledFills: Sendable, Equatable {
             // A binary min-heap of run indices, ordered by each run's next key, then
             // by run (the earlier group first).
             var next = runs.map(\.lowerBound)
-            var heap: [Int] = []
-            heap.reserveCapacity(runs.count)
+            var heap = Array(runs.indices)
             func before(_ a: Int, _ b: Int) -> Bool {
                 let ka = items[next[a]].key, kb = items[next[b]].key
                 return ka < kb || (ka == kb && a < b)
@@ -172,7 +164,6 @@ public struct SettledFills: Sendable, Equatable {
                     i = smallest
                 }
             }
-            heap = Array(runs.indices)
             for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
             while let run = heap.first {
                 let item = items[next[run]]

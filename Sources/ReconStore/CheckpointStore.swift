@@ -314,19 +314,18 @@ public final class CheckpointStore: @unchecked Sendable {
 
     private func writeGroup(_ projection: Projection, at seq: UInt64, storedApart: inout StoredApart) throws {
         var entries: [([UInt8], [UInt8])] = [(seq.bigEndianBytes, [])]
-        let names = projection.accounts.keys.sorted()
-        for name in names {
-            var account = projection.accounts[name]!
-            account.local.settledFills = SettledFills()
-            entries.append((Self.key(seq: seq, account: name), account.encoded(olderClosedOrdersApart: true)))
-        }
-        for name in names {
-            let closed = projection.accounts[name]!.local.closedOrders
+        for (name, account) in projection.accounts {
+            // The account's own entry, then what it stores apart (each key says
+            // which; the table sorts them).
+            var entry = account
+            entry.local.settledFills = SettledFills()
+            entries.append((Self.key(seq: seq, account: name), entry.encoded(olderClosedOrdersApart: true)))
+            let closed = account.local.closedOrders
             if closed.rotations > 0 && storedApart.closedOrderRotations[name] != closed.rotations {
                 entries.append((Self.closedOrdersKey(seq: seq, account: name), closed.encodedOlder()))
                 storedApart.closedOrderRotations[name] = closed.rotations
             }
-            let settled = projection.accounts[name]!.local.settledFills
+            let settled = account.local.settledFills
             entries.append((Self.settledKey(seq: seq, account: name), settled.encodedDelta(since: storedApart.settledFills[name] ?? 0)))
             storedApart.settledFills[name] = settled.count
         }
