@@ -145,8 +145,7 @@ extension RemoteProjection {
         w.key("positions")
         if positions.isKnown {
             w.arrayValue { w in
-                for symbol in positions.items.keys.sorted() {
-                    let e = positions.items[symbol]!
+                for (symbol, e) in positions.items.sorted(by: { $0.key < $1.key }) {
                     w.objectValue { w in
                         w.field("symbol", symbol)
                         w.field("qty", e.item.qty)
@@ -164,8 +163,7 @@ extension RemoteProjection {
         w.key("open_orders")
         if openOrders.isKnown {
             w.arrayValue { w in
-                for id in openOrders.items.keys.sorted() {
-                    let e = openOrders.items[id]!
+                for (id, e) in openOrders.items.sorted(by: { $0.key < $1.key }) {
                     w.objectValue { w in
                         w.field("order_id", id)
                         w.field("symbol", e.item.symbol)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What the venue said about one account: the latest report of each section,
 /// honouring scope, plus its trade history and closed positions.
 ///
@@ -33,10 +35,39 @@ public struct RemoteProjection: Sendable, Equatable {
     public init() {}
 }
 
+/// What a snapshot section lists: an item held under a key (a position under
+/// its symbol, an order under its id) that belongs to one symbol.
+public protocol SectionItem: Sendable, Equatable {
+    var sectionKey: String { get }
+    var symbol: String { get }
+}
+
+extension RemotePosition: SectionItem {
+    public var sectionKey: String { symbol }
+}
+
+extension RemoteOrder: SectionItem {
+    public var sectionKey: String { orderId }
+}
+
 /// A section of snapshots that may be reported for all symbols or for some.
-public struct ScopedSection<Item: Sendable & Equatable>: Sendable, Equatable {
-    /// Entries by key (symbol or order id).
-    public var items: [String: Entry] = [:]
+public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
+    /// Entries by key (symbol or order id). The latest complete list is indexed
+    /// at its first read, not when it folds (see `latestList`).
+    public var items: [String: Entry] {
+        get { latestList?.entries ?? indexedItems }
+        set {
+            indexedItems = newValue
+            latestList = nil
+        }
+    }
+    /// The entries when `latestList` is nil.
+    private var indexedItems: [String: Entry] = [:]
+    /// The latest complete list while no scoped list has changed it, held as the
+    /// snapshot reported it. Most complete lists are replaced by the next snapshot
+    /// before anything reads them, so hashing their keys into a table at every
+    /// snapshot was a third of a full replay's reducer time.
+    private var latestList: ReportedList?
     /// A full (unscoped) list has been seen: everything is covered.
     public var coversAll = false
     public var allSeq: UInt64 = 0
@@ -56,7 +87,44 @@ public struct ScopedSection<Item: Sendable & Equatable>: Sendable, Equatable {
         public var asOfMs: Int64
     }
 
+    /// A complete list and its entries, indexed once at the first read. A class
+    /// so that the index built by one reader (a run's order pass splits over
+    /// threads) serves every copy of the projection; the list never changes.
+    final class ReportedList: Sendable {
+        let list: [Item]
+        let seq: UInt64
+        let asOfMs: Int64
+        private let index = Mutex<[String: Entry]?>(nil)
+
+        init(_ list: [Item], seq: UInt64, asOfMs: Int64) {
+            self.list = list
+            self.seq = seq
+            self.asOfMs = asOfMs
+        }
+
+        var entries: [String: Entry] {
+            index.withLock { built in
+                if let built { return built }
+                var entries: [String: Entry] = [:]
+                entries.reserveCapacity(list.count)
+                // A key listed twice keeps its last item, as the list's order says.
+                for item in list {
+                    entries[item.sectionKey] = Entry(item: item, symbol: item.symbol, seq: seq, asOfMs: asOfMs)
+                }
+                built = entries
+                return entries
+            }
+        }
+    }
+
     public init() {}
+
+    /// Equal when they list the same entries with the same coverage, whether or
+    /// not a list has been indexed yet.
+    public static func == (lhs: ScopedSection, rhs: ScopedSection) -> Bool {
+        lhs.coversAll == rhs.coversAll && lhs.allSeq == rhs.allSeq && lhs.allAsOfMs == rhs.allAsOfMs
+            && lhs.coveredSymbols == rhs.coveredSymbols && lhs.items == rhs.items
+    }
 
     /// The time of the newest list of this section (nil: never reported).
     public var latestAsOfMs: Int64? {
@@ -75,28 +143,24 @@ public struct ScopedSection<Item: Sendable & Equatable>: Sendable, Equatable {
 
     public var isKnown: Bool { coversAll || !coveredSymbols.isEmpty }
 
-    /// Applies a list, complete for `scope` (all symbols when nil). Runs on every
-    /// snapshot, so it rebuilds in place without intermediate arrays.
-    mutating func replace(with list: [Item], key: (Item) -> String, symbol: (Item) -> String,
-                          scope: [String]?, seq: UInt64, asOfMs: Int64) {
+    /// Applies a list, complete for `scope` (all symbols when nil). A complete
+    /// list is kept as it came; a scoped one changes the indexed entries.
+    mutating func replace(with list: [Item], scope: [String]?, seq: UInt64, asOfMs: Int64) {
         if let scope {
             let scoped = Set(scope)
-            items = items.filter { !scoped.contains($0.value.symbol) }
+            var kept = items.filter { !scoped.contains($0.value.symbol) }
             for s in scope { coveredSymbols[s] = Coverage(seq: seq, asOfMs: asOfMs) }
-            for item in list {
-                let s = symbol(item)
-                if scoped.contains(s) { items[key(item)] = Entry(item: item, symbol: s, seq: seq, asOfMs: asOfMs) }
+            for item in list where scoped.contains(item.symbol) {
+                kept[item.sectionKey] = Entry(item: item, symbol: item.symbol, seq: seq, asOfMs: asOfMs)
             }
+            items = kept
         } else {
-            items.removeAll(keepingCapacity: true)
-            items.reserveCapacity(list.count)
+            latestList = ReportedList(list, seq: seq, asOfMs: asOfMs)
+            if !indexedItems.isEmpty { indexedItems = [:] }
             coversAll = true
             allSeq = seq
             allAsOfMs = asOfMs
             if !coveredSymbols.isEmpty { coveredSymbols = [:] }
-            for item in list {
-                items[key(item)] = Entry(item: item, symbol: symbol(item), seq: seq, asOfMs: asOfMs)
-            }
         }
     }
 }
@@ -151,10 +215,10 @@ extension RemoteProjection {
         switch event.body {
         case .exchangeSnapshot(let x):
             if let list = x.positions {
-                positions.replace(with: list, key: \.symbol, symbol: \.symbol, scope: x.symbols, seq: seq, asOfMs: asOf)
+                positions.replace(with: list, scope: x.symbols, seq: seq, asOfMs: asOf)
             }
             if let list = x.openOrders {
-                openOrders.replace(with: list, key: \.orderId, symbol: \.symbol, scope: x.symbols, seq: seq, asOfMs: asOf)
+                openOrders.replace(with: list, scope: x.symbols, seq: seq, asOfMs: asOf)
             }
             if let list = x.balances {
                 var byAsset: [String: RemoteBalance] = [:]

@@ -80,8 +80,7 @@ struct StateCommand: ParsableCommand {
         print("\nREMOTE (what the venue said), last changed at seq \(remote.lastSeq)\(asOf)")
         if remote.positions.isKnown {
             var positions = TextTable(["symbol", "qty", "entry", "seq"], rightAligned: [1, 2, 3])
-            for symbol in remote.positions.items.keys.sorted() {
-                let e = remote.positions.items[symbol]!
+            for (symbol, e) in remote.positions.items.sorted(by: { $0.key < $1.key }) {
                 positions.add([symbol, "\(e.item.qty)", "\(e.item.entryPrice)", "\(e.seq)"])
             }
             print("positions:\n" + (positions.rows.isEmpty ? "  (flat)" : positions.render()))
@@ -90,8 +89,7 @@ struct StateCommand: ParsableCommand {
         }
         if remote.openOrders.isKnown {
             var orders = TextTable(["order", "symbol", "side", "qty", "remaining", "price", "seq"], rightAligned: [3, 4, 5, 6])
-            for id in remote.openOrders.items.keys.sorted() {
-                let e = remote.openOrders.items[id]!
+            for (id, e) in remote.openOrders.items.sorted(by: { $0.key < $1.key }) {
                 orders.add([id, e.item.symbol, e.item.side.rawValue, "\(e.item.qty)", "\(e.item.remaining)", e.item.price.map { "\($0)" } ?? "-", "\(e.seq)"])
             }
             print("open orders:\n" + (orders.rows.isEmpty ? "  (none)" : orders.render()))

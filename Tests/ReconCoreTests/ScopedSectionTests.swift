@@ -1,0 +1,75 @@
+import Testing
+@testable import ReconCore
+
+/// A snapshot section keeps its latest complete list as reported and indexes it
+/// at the first read: what it answers must not depend on when that happens.
+@Suite struct ScopedSectionTests {
+    static func order(_ id: String, _ symbol: String, remaining: ExactDecimal = 1) -> RemoteOrder {
+        RemoteOrder(orderId: id, symbol: symbol, side: .buy, qty: 2, remaining: remaining, price: 10)
+    }
+
+    static func snapshot(_ orders: [RemoteOrder], symbols: [String]? = nil) -> Event {
+        Event(id: "s", account: "a", tsMs: 1_000, body: .exchangeSnapshot(ExchangeSnapshot(openOrders: orders, symbols: symbols)))
+    }
+
+    @Test func aCompleteListReadsAsItsEntriesWithTheLastOfARepeatedKey() {
+        var section = ScopedSection<RemoteOrder>()
+        section.replace(with: [Self.order("o1", "BTC"), Self.order("o2", "ETH"), Self.order("o1", "BTC", remaining: "0.5")],
+                        scope: nil, seq: 7, asOfMs: 900)
+        let items = section.items
+        #expect(items.count == 2)
+        #expect(items["o1"]?.item.remaining == "0.5", "a key listed twice keeps its last item")
+        #expect(items["o2"] == ScopedSection.Entry(item: Self.order("o2", "ETH"), symbol: "ETH", seq: 7, asOfMs: 900))
+        #expect(section.coverage(of: "SOL")?.seq == 7)
+    }
+
+    /// Two sections that fold the same lists are equal whether or not either was
+    /// read between them, and a copy read first does not change the other.
+    @Test func equalityAndCopiesDoNotDependOnIndexing() {
+        var a = ScopedSection<RemoteOrder>()
+        var b = ScopedSection<RemoteOrder>()
+        for (k, list) in [[Self.order("o1", "BTC")], [Self.order("o2", "ETH"), Self.order("o3", "BTC")]].enumerated() {
+            a.replace(with: list, scope: nil, seq: UInt64(k + 1), asOfMs: 0)
+            _ = a.items
+            b.replace(with: list, scope: nil, seq: UInt64(k + 1), asOfMs: 0)
+        }
+        #expect(a == b)
+        var copy = b
+        #expect(copy.items.keys.sorted() == ["o2", "o3"])
+        copy.replace(with: [], scope: nil, seq: 3, asOfMs: 0)
+        #expect(copy.items.isEmpty && b.items.count == 2)
+        #expect(copy != b)
+        // The same entries under another list's seq are another section.
+        var c = ScopedSection<RemoteOrder>()
+        c.replace(with: [Self.order("o2", "ETH"), Self.order("o3", "BTC")], scope: nil, seq: 9, asOfMs: 0)
+        #expect(c != b)
+    }
+
+    /// A scoped list after a complete one replaces only its symbols' entries;
+    /// the complete list's others stay, with their own seq.
+    @Test func aScopedListAfterACompleteOneReplacesItsSymbolsOnly() {
+        var p = RemoteProjection()
+        p.apply(Self.snapshot([Self.order("o1", "BTC"), Self.order("o2", "ETH")]), seq: 1)
+        p.apply(Self.snapshot([Self.order("o3", "BTC"), Self.order("o4", "ETH")], symbols: ["BTC"]), seq: 2)
+        let items = p.openOrders.items
+        #expect(items.keys.sorted() == ["o2", "o3"], "o1 went with BTC's new list; o4 is outside the scope")
+        #expect(items["o2"]?.seq == 1 && items["o3"]?.seq == 2)
+        #expect(p.openOrders.coverage(of: "BTC")?.seq == 2 && p.openOrders.coverage(of: "ETH")?.seq == 1)
+        // A complete list afterwards replaces everything again.
+        p.apply(Self.snapshot([Self.order("o5", "SOL")]), seq: 3)
+        #expect(p.openOrders.items.keys.sorted() == ["o5"])
+        #expect(p.openOrders.coverage(of: "BTC")?.seq == 3)
+    }
+
+    /// The checkpoint codec writes the entries, indexed or not, to the same bytes.
+    @Test func aProjectionEncodesTheSameBeforeAndAfterARead() throws {
+        var p = AccountProjection(account: "a")
+        p.apply(Self.snapshot([Self.order("o2", "ETH"), Self.order("o1", "BTC")]), seq: 1)
+        let before = p.encoded()
+        _ = p.remote.openOrders.items
+        #expect(p.encoded() == before)
+        let decoded = try before.withUnsafeBytes { try AccountProjection.decode($0) }
+        #expect(decoded == p)
+        #expect(decoded.remote.openOrders.items == p.remote.openOrders.items)
+    }
+}
