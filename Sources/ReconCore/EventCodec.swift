@@ -406,18 +406,14 @@ public struct ByteReader {
 
     public mutating func u32le() throws(CodecError) -> UInt32 {
         guard offset + 4 <= base.count else { throw .truncated }
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(base[offset + k]) << UInt32(8 * k) }
-        offset += 4
-        return v
+        defer { offset += 4 }
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     public mutating func u64le() throws(CodecError) -> UInt64 {
         guard offset + 8 <= base.count else { throw .truncated }
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(base[offset + k]) << UInt64(8 * k) }
-        offset += 8
-        return v
+        defer { offset += 8 }
+        return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     @inline(__always) public mutating func varint() throws(CodecError) -> UInt64 {

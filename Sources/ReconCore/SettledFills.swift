@@ -143,39 +143,66 @@ public struct SettledFills: Sendable, Equatable {
         /// digest of the earlier group, as folding would have.
         public consuming func finish() -> SettledFills {
             var set = SettledFills()
-            set.base.reserveCapacity(items.count)
-            // A binary min-heap of run indices, ordered by each run's next key, then
-            // by run (the earlier group first).
-            var next = runs.map(\.lowerBound)
-            var heap = Array(runs.indices)
-            func before(_ a: Int, _ b: Int) -> Bool {
-                let ka = items[next[a]].key, kb = items[next[b]].key
-                return ka < kb || (ka == kb && a < b)
-            }
-            func siftDown(_ start: Int) {
-                var i = start
-                while true {
-                    let left = 2 * i + 1, right = left + 1
-                    var smallest = i
-                    if left < heap.count && before(heap[left], heap[smallest]) { smallest = left }
-                    if right < heap.count && before(heap[right], heap[smallest]) { smallest = right }
-                    if smallest == i { return }
-                    heap.swapAt(i, smallest)
-                    i = smallest
-                }
-            }
-            for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-            while let run = heap.first {
-                let item = items[next[run]]
-                if set.base.last?.key != item.key { set.base.append(item) }
-                next[run] += 1
-                if next[run] == runs[run].upperBound {
-                    heap[0] = heap[heap.count - 1]
-                    heap.removeLast()
-                }
-                if !heap.isEmpty { siftDown(0) }
+            set.base = Array(unsafeUninitializedCapacity: items.count) { base, written in
+                written = items.withUnsafeBufferPointer { Self.merge($0, runs: runs, into: base) }
             }
             return set
+        }
+
+        /// Merges the sorted `runs` of `items` into `base`; returns how many
+        /// entries it wrote. Unsafe buffers because this loop was a third of an
+        /// as-of read, and the array checks in it (bounds, uniqueness) most of that.
+        private static func merge(_ items: UnsafeBufferPointer<Entry>, runs: [Range<Int>],
+                                  into base: UnsafeMutableBufferPointer<Entry>) -> Int {
+            var written = 0
+            var next = runs.map(\.lowerBound)
+            // Each run's next key, beside the heap: ordering two runs reads two of
+            // these rather than an entry through its index.
+            var heads = runs.map { items[$0.lowerBound].key }
+            // A binary min-heap of run indices, ordered by each run's next key, then
+            // by run (the earlier group first).
+            var heap = Array(runs.indices)
+            heads.withUnsafeMutableBufferPointer { heads in
+                heap.withUnsafeMutableBufferPointer { heap in
+                    var size = heap.count
+                    func before(_ a: Int, _ b: Int) -> Bool {
+                        let ka = heads[a], kb = heads[b]
+                        return ka.high != kb.high ? ka.high < kb.high : (ka.low != kb.low ? ka.low < kb.low : a < b)
+                    }
+                    func siftDown(_ start: Int) {
+                        var i = start
+                        let run = heap[i]
+                        while true {
+                            let left = 2 * i + 1
+                            if left >= size { break }
+                            let right = left + 1
+                            let child = right < size && before(heap[right], heap[left]) ? right : left
+                            if !before(heap[child], run) { break }
+                            heap[i] = heap[child]
+                            i = child
+                        }
+                        heap[i] = run
+                    }
+                    for i in stride(from: size / 2 - 1, through: 0, by: -1) { siftDown(i) }
+                    while size > 0 {
+                        let run = heap[0]
+                        let item = items[next[run]]
+                        if written == 0 || base[written - 1].key != item.key {
+                            base.initializeElement(at: written, to: item)
+                            written += 1
+                        }
+                        next[run] += 1
+                        if next[run] == runs[run].upperBound {
+                            size -= 1
+                            heap[0] = heap[size]
+                        } else {
+                            heads[run] = items[next[run]].key
+                        }
+                        if size > 0 { siftDown(0) }
+                    }
+                }
+            }
+            return written
         }
     }
 }
