@@ -151,7 +151,7 @@ public struct SettledFills: Sendable, Equatable {
 
         /// Merges the sorted `runs` of `items` into `base`; returns how many
         /// entries it wrote. Unsafe buffers because this loop was a third of an
-        /// as-of read, and the array checks in it (bounds, uniqueness) most of that.
+        /// as-of read, and arrays check bounds (and the base's uniqueness) at every step.
         private static func merge(_ items: UnsafeBufferPointer<Entry>, runs: [Range<Int>],
                                   into base: UnsafeMutableBufferPointer<Entry>) -> Int {
             var written = 0
@@ -166,8 +166,7 @@ public struct SettledFills: Sendable, Equatable {
                 heap.withUnsafeMutableBufferPointer { heap in
                     var size = heap.count
                     func before(_ a: Int, _ b: Int) -> Bool {
-                        let ka = heads[a], kb = heads[b]
-                        return ka.high != kb.high ? ka.high < kb.high : (ka.low != kb.low ? ka.low < kb.low : a < b)
+                        heads[a] < heads[b] || (heads[a] == heads[b] && a < b)
                     }
                     func siftDown(_ start: Int) {
                         var i = start
