@@ -52,8 +52,18 @@ public struct ExactDecimal: Sendable {
     /// The same value with trailing fractional zeros removed: the canonical form.
     public var normalized: ExactDecimal {
         if significand == 0 { return .zero }
-        var s = significand
         var sc = scale
+        // Most significands fit 64 bits, where dividing by ten is a multiply;
+        // a 128-bit remainder is a library call.
+        if let small = Int64(exactly: significand) {
+            var s = small
+            while sc > 0 && s % 10 == 0 {
+                s /= 10
+                sc -= 1
+            }
+            return ExactDecimal(significand: Int128(s), scale: sc)
+        }
+        var s = significand
         while sc > 0 && s % 10 == 0 {
             s /= 10
             sc -= 1
@@ -91,8 +101,18 @@ extension ExactDecimal {
 
     /// `numerator / denominator` rounded half to even.
     static func roundedQuotient(_ numerator: Int128, _ denominator: Int128) -> Int128 {
+        // Most operands fit 64 bits, where the division is one instruction
+        // instead of a 128-bit library call; same rounding.
+        if let n = Int64(exactly: numerator), let d = Int64(exactly: denominator), n != .min {
+            return Int128(roundedQuotient(of: n, by: d))
+        }
+        return roundedQuotient(of: numerator, by: denominator)
+    }
+
+    @inline(__always)
+    private static func roundedQuotient<Integer: FixedWidthInteger & SignedInteger>(of numerator: Integer, by denominator: Integer) -> Integer {
         var (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
-        // |remainder| < |denominator| <= 2^127, so doubling fits in UInt128.
+        // |remainder| < |denominator| <= 2^(bits-1), so doubling fits the magnitude type.
         let twice = remainder.magnitude * 2
         let whole = denominator.magnitude
         if twice > whole || (twice == whole && quotient % 2 != 0) {
@@ -230,16 +250,56 @@ extension ExactDecimal: Comparable, Hashable {
 extension ExactDecimal: CustomStringConvertible, LosslessStringConvertible {
     /// Canonical text: plain decimal notation, no exponent, no trailing fractional
     /// zeros, no `-0`. Parsing it gives back an equal value.
+    ///
+    /// Written backwards into one buffer, digit by digit, 64 bits at a time:
+    /// every report, alert and finding message prints decimals, and building the
+    /// text with string inserts and concatenations was most of printing one.
     public var description: String {
-        let n = normalized
-        var digits = String(n.significand.magnitude)
-        if n.scale > 0 {
-            if digits.count <= n.scale {
-                digits = String(repeating: "0", count: n.scale - digits.count + 1) + digits
+        if significand == 0 { return "0" }
+        let canonical = normalized
+        var magnitude = canonical.significand.magnitude
+        let fractional = canonical.scale
+        // At most 39 digits, 38 leading zeros after the point, "0.", and a sign.
+        let capacity = 80
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var at = capacity
+            var written = 0
+            func digit(_ d: UInt64) {
+                if written == fractional && fractional > 0 {
+                    at -= 1
+                    buffer[at] = UInt8(ascii: ".")
+                }
+                at -= 1
+                buffer[at] = UInt8(truncatingIfNeeded: d) &+ UInt8(ascii: "0")
+                written += 1
             }
-            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -n.scale))
+            // Chunks of 19 digits (the most a UInt64 holds) while the value needs 128 bits.
+            while magnitude > UInt128(UInt64.max) {
+                let (rest, chunk) = magnitude.quotientAndRemainder(dividingBy: 10_000_000_000_000_000_000)
+                var low = UInt64(chunk)
+                for _ in 0..<19 {
+                    digit(low % 10)
+                    low /= 10
+                }
+                magnitude = rest
+            }
+            var low = UInt64(magnitude)
+            while low > 0 {
+                digit(low % 10)
+                low /= 10
+            }
+            if fractional > 0 && written <= fractional {
+                while written < fractional { digit(0) }
+                at -= 2
+                buffer[at] = UInt8(ascii: "0")
+                buffer[at + 1] = UInt8(ascii: ".")
+            }
+            if significand < 0 {
+                at -= 1
+                buffer[at] = UInt8(ascii: "-")
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[at...]), as: UTF8.self)
         }
-        return n.significand < 0 ? "-" + digits : digits
     }
 
     /// Parses plain decimal text (`-12.5`, `0.001`); see ``parse(_:allowExponent:)``.

@@ -87,8 +87,9 @@ public struct LifecycleState: Sendable, Equatable {
             }
             return familyPrevious![family + "\u{1}" + subject]
         }
-        for i in discrepancies.indices {
-            var d = discrepancies[i]
+        // Each finding is updated where it lies: copying one out and back retained
+        // and released each of its strings at every run.
+        func update(_ d: inout Discrepancy) {
             d.runId = runId
             var previous = open[d.key]
             if previous == nil { previous = carried(d.key, d.type) }
@@ -109,8 +110,8 @@ public struct LifecycleState: Sendable, Equatable {
                                              atSeq: atSeq, runId: runId, firstSeenSeq: d.firstSeenSeq, message: d.message, discrepancy: d))
             }
             next[d.key] = Open(type: d.type, firstSeenSeq: d.firstSeenSeq, runsSeen: d.runsSeen, severity: d.severity, message: d.message)
-            discrepancies[i] = d
         }
+        for i in discrepancies.indices { update(&discrepancies[i]) }
         for key in open.keys.sorted() where next[key] == nil {
             let gone = open[key]!
             events.append(LifecycleEvent(transition: .resolved, key: key, type: gone.type, severity: gone.severity, account: account,

@@ -53,21 +53,21 @@ struct OrderPass: Sendable {
     private static func pass(_ orders: [String: LocalOrder], _ range: Range<Dictionary<String, LocalOrder>.Index>,
                              _ remote: ScopedSection<RemoteOrder>, _ t: Thresholds, _ config: ReconConfig, _ account: String) -> OrderPass {
         var out = OrderPass()
-        let remoteOrders = remote.items
+        let remoteOrders = remote.finder
         // Both sides' fields are read where they lie; an order is copied out only
         // to describe a finding.
         var at = range.lowerBound
         while at != range.upperBound {
             defer { orders.formIndex(after: &at) }
             let id = orders.keys[at]
-            let slot = remoteOrders.index(forKey: id)
+            let slot = remoteOrders.position(of: id)
             if slot != nil { out.paired += 1 }
             let (symbol, submittedTsMs, localSide, localQty, filled, localPrice) = orders.values[at].compared
             guard let coverage = remote.coverage(of: symbol) else { continue }
             // An order the venue's list could not yet know is not missing.
             if submittedTsMs > coverage.asOfMs + t.clockSkewMs { continue }
             if let slot {
-                let (side, qty, remoteRemaining, price) = remoteOrders.values[slot].item.compared
+                let (side, qty, remoteRemaining, price) = remoteOrders.item(at: slot).compared
                 if side == localSide && qty == localQty && remoteRemaining == localQty - filled
                     && (localPrice == nil || price == nil || localPrice == price) { continue }
             }
@@ -88,7 +88,7 @@ struct OrderPass: Sendable {
                 continue
             }
             let remaining = o.remaining
-            let r = remoteOrders.values[slot]
+            let r = remoteOrders.entry(at: slot)
             let ri = r.item
             if ri.side != o.side {
                 var d = Reconciler.orderDiff(.orderSideMismatch, .critical, id, o, r, account, "side \(o.side.rawValue) locally, \(ri.side.rawValue) on the venue")

@@ -153,7 +153,6 @@ public enum Reconciler {
         } else {
             f.checks.append(("orders", "ran"))
             let aligned = views.orders
-            let remoteOrders = remote.openOrders.items
             let pass = OrderPass.run(aligned.openOrders, against: remote.openOrders, thresholds: t, config: config, account: account)
             f.discrepancies += pass.mismatches
             var localOnly = pass.localOnly
@@ -166,7 +165,8 @@ public enum Reconciler {
             f.ordersLocalOnly = localOnly.compactMap(\.orderId).sorted()
             f.discrepancies += localOnly
             // `index(forKey:)`: a presence test that does not copy the order out.
-            for (id, r) in pass.paired == remoteOrders.count ? [:] : remoteOrders where aligned.openOrders.index(forKey: id) == nil {
+            // Only when the venue lists an order the bot does not hold open is its whole list read.
+            for (id, r) in pass.paired == remote.openOrders.finder.count ? [:] : remote.openOrders.items where aligned.openOrders.index(forKey: id) == nil {
                 // Closed locally after the venue's list was taken: the list is behind, not wrong.
                 if let closed = aligned.closedOrders[id], closed.closedTsMs > r.asOfMs + t.clockSkewMs { continue }
                 var d = Discrepancy(type: .orderMissingLocal, severity: .critical, account: account, subject: id,
@@ -197,24 +197,28 @@ public enum Reconciler {
             // The venue's entries in table order, then the bot's open positions it
             // does not list; deltas and findings are sorted once at the end. The
             // bot's position is read in place and copied out only for a finding.
-            func check(_ symbol: String, _ rEntry: ScopedSection<RemotePosition>.Entry?) {
+            let venue = remote.positions.finder
+            func check(_ symbol: String, _ at: ScopedSection<RemotePosition>.Finder.Position?) {
                 guard let coverage = remote.positions.coverage(of: symbol) else { return }
                 f.positionsChecked += 1
                 let slot = aligned.positions.index(forKey: symbol)
                 let local = slot.map { aligned.positions.values[$0].position } ?? PerpPosition()
                 let lq = local.qty
+                let rEntry = at.map { venue.entry(at: $0) }
                 let rq = rEntry?.item.qty ?? 0
                 if lq == rq && lq.isZero { return }
                 let delta = rq - lq
                 if !delta.isZero { f.positionDeltas.append((symbol, delta)) }
-                let ts = bySymbolPositions ? config.thresholds(account: account, symbol: symbol) : t
                 if delta.isZero && !lq.isZero, let rEntry {
                     // The common case: same size on both sides; only the entry price can differ.
+                    // (One field read, not the thresholds copied: this runs for every symbol of every run.)
                     let le = local.entryPrice, re = rEntry.item.entryPrice
                     guard !re.isZero else { return }
+                    let tolerance = bySymbolPositions ? config.thresholds(account: account, symbol: symbol).positionCostTolerancePct : t.positionCostTolerancePct
                     let pct = ((le - re).magnitude * 100).divided(by: re, scale: 8)
-                    guard pct > ts.positionCostTolerancePct else { return }
+                    guard pct > tolerance else { return }
                 }
+                let ts = bySymbolPositions ? config.thresholds(account: account, symbol: symbol) : t
                 let lp = slot.map { aligned.positions.values[$0] }
                 let price = marks[symbol]?.mark ?? rEntry?.item.entryPrice ?? lp?.position.entryPrice
                 func make(_ type: DiscrepancyType, _ severity: Severity, _ message: String) -> Discrepancy {
@@ -252,8 +256,8 @@ public enum Reconciler {
                     f.discrepancies.append(d)
                 }
             }
-            for (symbol, entry) in remote.positions.items { check(symbol, entry) }
-            for (symbol, p) in aligned.positions where !p.position.isFlat && remote.positions.items.index(forKey: symbol) == nil { check(symbol, nil) }
+            venue.forEach(check)
+            for (symbol, p) in aligned.positions where !p.position.isFlat && venue.position(of: symbol) == nil { check(symbol, nil) }
         }
 
         // Balances and equity.
@@ -683,7 +687,7 @@ public enum Reconciler {
                                               reason: "adopt the venue's record of fill \(id)"))
             case .positionQtyMismatch, .positionMissingLocal, .positionMissingRemote:
                 guard let symbol = d.symbol, let delta = d.delta, !adoptedSymbols.contains(symbol) else { continue }
-                let price = projection.remote.marks[symbol]?.mark ?? projection.remote.positions.items[symbol]?.item.entryPrice ?? 0
+                let price = projection.remote.marks[symbol]?.mark ?? projection.remote.positions.item(forKey: symbol)?.entryPrice ?? 0
                 let t = thresholds()
                 let auto = t.autoCorrect && d.baseSeverity != .critical && delta.magnitude <= t.maxAutoCorrectionSize
                     && delta.magnitude * price <= t.maxAutoCorrectionAmount

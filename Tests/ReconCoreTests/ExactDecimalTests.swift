@@ -65,6 +65,31 @@ import Testing
         #expect(ExactDecimal(a)!.divided(by: ExactDecimal(b)!, scale: scale) == ExactDecimal(expected)!)
     }
 
+    /// The rounded quotient is the nearest integer, ties to even, whether the
+    /// operands take the 64-bit path or the 128-bit one.
+    @Test func roundedQuotientIsNearestTiesToEven() {
+        var rng = SeededRandom(seed: 5)
+        var pairs: [(Int128, Int128)] = [(Int128(Int64.min), -1), (Int128(Int64.min), 3), (7, Int128(Int64.min)), (Int128(Int64.max), -2)]
+        for _ in 0..<20_000 {
+            let width = rng.below(100) + 1
+            var n = Int128(truncatingIfNeeded: UInt128(rng.next()) << 64 | UInt128(rng.next())) >> (127 - width)
+            var d = Int128(rng.next() >> UInt64(rng.below(64))) | 1
+            if rng.chance(50) { d = -d }
+            // A third are exact ties: n = d·k + d/2 for an even d.
+            if rng.chance(33), d.magnitude < 1 << 62 {
+                d *= 2
+                n = d * Int128(rng.next() % 1_000_000) + d / 2
+            }
+            pairs.append((n, d))
+        }
+        for (n, d) in pairs {
+            let q = ExactDecimal.roundedQuotient(n, d)
+            let twiceError = (n - q * d).magnitude * 2
+            #expect(twiceError <= d.magnitude, "\(n) / \(d) gave \(q)")
+            if twiceError == d.magnitude { #expect(q % 2 == 0, "\(n) / \(d) gave \(q), not the even neighbour") }
+        }
+    }
+
     @Test(arguments: [("2.5", 0, "2"), ("3.5", 0, "4"), ("-2.5", 0, "-2"), ("1.005", 2, "1"), ("1.015", 2, "1.02"), ("1.2345", 3, "1.234")])
     func roundingHalfEven(value: String, scale: Int, expected: String) {
         #expect(ExactDecimal(value)!.rounded(scale: scale) == ExactDecimal(expected)!)
@@ -96,6 +121,45 @@ import Testing
             #expect(back == a)
             #expect(back.description == text)
             #expect(!text.contains("e"))
+        }
+    }
+
+    /// The printed text against a plain reference (digits, then the point
+    /// inserted) over the whole range: every scale, 128-bit significands, values
+    /// below one, trailing zeros and both signs.
+    @Test func textMatchesAReferenceOverTheWholeRange() {
+        func reference(_ x: ExactDecimal) -> String {
+            var digits = String(x.significand.magnitude)
+            var scale = x.scale
+            while scale > 0 && digits.count > 1 && digits.hasSuffix("0") {
+                digits.removeLast()
+                scale -= 1
+            }
+            if digits == "0" { return "0" }
+            if scale > 0 {
+                if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
+                digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+            }
+            return x.significand < 0 ? "-" + digits : digits
+        }
+        var rng = SeededRandom(seed: 11)
+        var values: [ExactDecimal] = [
+            ExactDecimal(significand: .max, scale: 0), ExactDecimal(significand: .min, scale: 0),
+            ExactDecimal(significand: .min, scale: 38), ExactDecimal(significand: 1, scale: 38),
+            ExactDecimal(significand: -100, scale: 2), ExactDecimal(significand: 0, scale: 5),
+            ExactDecimal(significand: Int128(UInt64.max), scale: 19), ExactDecimal(significand: Int128(UInt64.max) + 1, scale: 20),
+            ExactDecimal(significand: 10_000_000_000_000_000_000, scale: 19),
+        ]
+        for _ in 0..<20_000 {
+            // Magnitudes of every width, with runs of trailing zeros.
+            var magnitude = UInt128(rng.next()) << 64 | UInt128(rng.next())
+            magnitude >>= UInt128(rng.below(128))
+            if rng.chance(30) { magnitude = magnitude / 1_000_000 * 1_000_000 }
+            let significand = Int128(truncatingIfNeeded: magnitude)
+            values.append(ExactDecimal(significand: rng.chance(50) ? significand : 0 &- significand, scale: rng.below(39)))
+        }
+        for x in values {
+            #expect(x.description == reference(x), "significand \(x.significand), scale \(x.scale)")
         }
     }
 

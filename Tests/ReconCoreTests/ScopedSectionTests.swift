@@ -23,6 +23,33 @@ import Testing
         #expect(section.coverage(of: "SOL")?.seq == 7)
     }
 
+    /// The finder (what a run's order and position checks read) answers as the
+    /// entries do, for a complete list held as reported (a repeated key: its
+    /// last item) and for entries a scoped list changed.
+    @Test func theFinderAnswersAsTheEntriesDo() {
+        func agree(_ section: ScopedSection<RemoteOrder>, _ probes: [String]) {
+            let finder = section.finder
+            let entries = section.items
+            #expect(finder.count == entries.count)
+            var seen: [String: ScopedSection<RemoteOrder>.Entry] = [:]
+            finder.forEach { key, at in seen[key] = finder.entry(at: at) }
+            #expect(seen == entries)
+            for key in probes {
+                #expect(finder.position(of: key).map(finder.entry(at:)) == entries[key], "\(key)")
+                #expect(finder.position(of: key).map(finder.item(at:)) == entries[key]?.item, "\(key)")
+                #expect(section.item(forKey: key) == entries[key]?.item, "\(key)")
+            }
+        }
+        var section = ScopedSection<RemoteOrder>()
+        section.replace(with: [Self.order("o1", "BTC"), Self.order("o2", "ETH"), Self.order("o1", "BTC", remaining: "0.5")],
+                        scope: nil, seq: 7, asOfMs: 900)
+        agree(section, ["o1", "o2", "o3"])
+        #expect(section.item(forKey: "o1")?.remaining == "0.5")
+        section.replace(with: [Self.order("o3", "BTC"), Self.order("o4", "ETH")], scope: ["BTC"], seq: 8, asOfMs: 950)
+        agree(section, ["o1", "o2", "o3", "o4"])
+        #expect(section.finder.position(of: "o2").map(section.finder.entry(at:))?.seq == 7)
+    }
+
     /// Two sections that fold the same lists are equal whether or not either was
     /// read between them, and a copy read first does not change the other.
     @Test func equalityAndCopiesDoNotDependOnIndexing() {
