@@ -9,25 +9,16 @@ extension EventLog {
     /// that reads its projection before `to` (a run at a trigger) must use `scan`.
     ///
     /// Two passes in one read transaction: the first reads only snapshot records'
-    /// shape, the second decodes. Returns how many lists were stepped over.
+    /// shape, the second decodes (on another core, ``EventsDecodedAhead``).
+    /// Returns how many lists were stepped over.
     @discardableResult
     public func scanForFold(from: UInt64 = 1, to: UInt64 = .max, account: String? = nil,
                             _ body: (LoggedEvent) throws -> Void) throws -> Int {
-        let wanted = account.map { Array($0.utf8) }
-        return try read { reader in
-            let plan = try SupersededLists(reader, from: from, to: to, account: wanted)
-            var next = 0
-            try reader.scanRaw(from: from, to: to) { seq, bytes in
-                if let wanted, !LogRecord.accountMatches(bytes, wanted) { return true }
-                var skipping: SnapshotLists = []
-                if next < plan.entries.count && plan.entries[next].seq == seq {
-                    skipping = plan.entries[next].lists
-                    next += 1
-                }
-                try body(try LogRecord.decode(bytes, seq: seq, skipping: skipping))
-                return true
-            }
-            return plan.listCount
+        // Decoded on a second core while this one folds.
+        let request = EventsDecodedAhead.Request(from: from, to: to, account: account.map { Array($0.utf8) }, stepOverReplacedLists: true)
+        return try EventsDecodedAhead.scan(self, request) { record in
+            if let event = record.event { try body(event) }
+            return true
         }
     }
 }

@@ -19,23 +19,21 @@ extension EventLog {
                        runTriggers: Bool = true, stopBefore: UInt64? = nil,
                        progress: (UInt64, UInt64) -> Void = { _, _ in },
                        onRun: (RunOutcome) throws -> Void) throws {
-        let wanted = account.map { Array($0.utf8) }
         let last = min(to, try lastSeq())
-        try read { reader in
-            try reader.scanRaw(from: from, to: last) { seq, bytes in
-                if seq % 65_536 == 0 { progress(seq, last) }
-                let header = try LogRecord.header(bytes, seq: seq)
-                if let wanted, !LogRecord.accountMatches(bytes, wanted) {
-                    runner.skip(chain: header.chain)
-                    return true
-                }
-                let logged = try LogRecord.decode(bytes, seq: seq)
-                let triggers = runTriggers && (stopBefore.map { seq < $0 } ?? true)
-                if let outcome = runner.apply(logged, chain: header.chain, runTriggers: triggers) {
-                    try onRun(outcome)
-                }
+        // Decoded on a second core while this one folds and runs.
+        let request = EventsDecodedAhead.Request(from: from, to: last, account: account.map { Array($0.utf8) })
+        try EventsDecodedAhead.scan(self, request) { record in
+            let seq = record.seq
+            if seq % 65_536 == 0 { progress(seq, last) }
+            guard let logged = record.event else {
+                runner.skip(chain: record.chain)
                 return true
             }
+            let triggers = runTriggers && (stopBefore.map { seq < $0 } ?? true)
+            if let outcome = runner.apply(logged, chain: record.chain, runTriggers: triggers) {
+                try onRun(outcome)
+            }
+            return true
         }
         progress(last, last)
     }

@@ -499,9 +499,12 @@ public final class EventLog: @unchecked Sendable {
         try read { try $0.event(at: seq) }
     }
 
-    /// Calls `body` for each event in `[from, to]` in seq order until it returns false.
+    /// Calls `body` for each event in `[from, to]` in seq order until it returns
+    /// false; the events are decoded on another core (``EventsDecodedAhead``).
     public func scan(from: UInt64 = 1, to: UInt64 = .max, _ body: (LoggedEvent) throws -> Bool) throws {
-        try read { try $0.scan(from: from, to: to, body) }
+        try EventsDecodedAhead.scan(self, EventsDecodedAhead.Request(from: max(from, 1), to: to, account: nil)) { record in
+            try body(record.event!)
+        }
     }
 
     /// Clears reader slots left by killed processes; returns how many it cleared.

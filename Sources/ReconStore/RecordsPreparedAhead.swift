@@ -69,7 +69,7 @@ final class RecordsPreparedAhead: @unchecked Sendable {
         chunks = (0..<chunkCount).map { Chunk(first: $0 * size, count: min(size, inputs.count - $0 * size)) }
         ready = (0..<chunkCount).map { _ in DispatchSemaphore(value: 0) }
         builder.enter()
-        let started = Self.startThread { [self] in
+        let started = startDetachedThread { [self] in
             build(inputs, chain: chain, lastIngestMs: lastIngestMs, clock: clock)
             builder.leave()
         }
@@ -77,27 +77,6 @@ final class RecordsPreparedAhead: @unchecked Sendable {
             builder.leave()
             return nil
         }
-    }
-
-    /// Runs `body` on a new detached thread; false when none could be made.
-    private static func startThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-        let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-        var thread = pthread_t()
-        let code = pthread_create(&thread, nil, { argument in
-            Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue().body()
-            return nil
-        }, box)
-        guard code == 0 else {
-            Unmanaged<ThreadBody>.fromOpaque(box).release()
-            return false
-        }
-        pthread_detach(thread)
-        return true
-    }
-
-    private final class ThreadBody: Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
     private func build(_ inputs: [AppendInput], chain: UInt64, lastIngestMs: Int64, clock: Int64) {

@@ -1,0 +1,177 @@
+import Dispatch
+import ReconCore
+import Synchronization
+
+/// The records of a range, read and decoded on a thread of their own and
+/// handed to the caller in order, a chunk at a time.
+///
+/// Decoding a record (checksum, strings, decimals, snapshot lists) is about a
+/// third of a full replay and needs nothing from the fold, so a second core
+/// does it while the caller folds the chunk before: the two overlap instead of
+/// adding. What the caller sees does not change: the same records in the same
+/// order, and a damaged record fails after every record before it was handed
+/// over, with the same error.
+///
+/// The reader has its own read transaction (the environment is opened with
+/// `MDB_NOTLS`), so it is a snapshot of the log as the reader opened it; every
+/// caller passes an explicit last seq, or wants whatever the log holds.
+final class EventsDecodedAhead: @unchecked Sendable {
+    /// One record: its seq, its stored chain value, and the event (nil when it
+    /// belongs to an account the caller did not ask for: not decoded).
+    struct Record {
+        let seq: UInt64
+        let chain: UInt64
+        let event: LoggedEvent?
+    }
+
+    /// Written by the reader before it is queued, then only read by the caller.
+    final class Chunk: @unchecked Sendable {
+        var records: [Record] = []
+        /// Why reading stopped early (a damaged record, a storage error).
+        var failure: (any Error)?
+        /// The reader's last chunk: nothing follows it.
+        var isLast = false
+
+        init() { records.reserveCapacity(EventsDecodedAhead.chunkSize) }
+    }
+
+    /// Records per chunk: the hand-over (a lock and two semaphores) costs
+    /// nothing per record at this size, and the caller starts soon.
+    static let chunkSize = 512
+    /// Chunks decoded and not yet taken, at most: bounds the memory held ahead.
+    static let chunksAhead = 4
+
+    private let queue = Synchronization.Mutex<[Chunk]>([])
+    private let filled = DispatchSemaphore(value: 0)
+    private let free = DispatchSemaphore(value: chunksAhead)
+    private let stopped = Atomic<Bool>(false)
+    private let reading = DispatchGroup()
+    private let listsSkipped = Atomic<Int>(0)
+    private var sawLast = false
+
+    /// What to read: `[from, to]`; only `account`'s events decoded when given;
+    /// with `stepOverReplacedLists`, snapshot lists a later list of the same
+    /// section replaces whole within the range come nil (a fold to `to` only).
+    struct Request: Sendable {
+        var from: UInt64
+        var to: UInt64
+        var account: [UInt8]?
+        var stepOverReplacedLists = false
+    }
+
+    /// Calls `body` with each record of the request in seq order until it returns
+    /// false. Returns how many snapshot lists were stepped over.
+    @discardableResult
+    static func scan(_ log: EventLog, _ request: Request, _ body: (Record) throws -> Bool) throws -> Int {
+        guard request.from <= request.to else { return 0 }
+        let ahead = EventsDecodedAhead()
+        ahead.reading.enter()
+        let started = startDetachedThread { [ahead] in
+            let skipped = read(log, request) { chunk in
+                ahead.hand(chunk)
+            }
+            ahead.listsSkipped.store(skipped, ordering: .relaxed)
+            ahead.reading.leave()
+        }
+        guard started else {
+            // No thread to be had: read and fold in turn on this one.
+            ahead.reading.leave()
+            var failure: (any Error)?
+            let skipped = read(log, request) { chunk in
+                for record in chunk.records {
+                    do {
+                        guard try body(record) else { return false }
+                    } catch {
+                        failure = error
+                        return false
+                    }
+                }
+                if let error = chunk.failure { failure = error }
+                return true
+            }
+            if let failure { throw failure }
+            return skipped
+        }
+        defer { ahead.finish() }
+        while true {
+            let chunk = ahead.take()
+            // Each record moved out, not copied: a copy retained and released
+            // every string and list of its event.
+            var records = chunk.records
+            chunk.records = []
+            records.reverse()
+            while let record = records.popLast() {
+                guard try body(record) else { return 0 }
+            }
+            if let failure = chunk.failure { throw failure }
+            if chunk.isLast { break }
+        }
+        ahead.reading.wait()
+        return ahead.listsSkipped.load(ordering: .relaxed)
+    }
+
+    /// Reads and decodes the request in chunks, passing each to `hand` until it
+    /// returns false; the last chunk carries any failure. Returns how many lists
+    /// were stepped over.
+    private static func read(_ log: EventLog, _ request: Request, hand: (Chunk) -> Bool) -> Int {
+        var chunk = Chunk()
+        var listsSkipped = 0
+        do {
+            try log.read { reader in
+                let plan = request.stepOverReplacedLists ? try SupersededLists(reader, from: request.from, to: request.to, account: request.account) : nil
+                listsSkipped = plan?.listCount ?? 0
+                var next = 0
+                var going = true
+                try reader.scanRaw(from: request.from, to: request.to) { seq, bytes in
+                    let header = try LogRecord.header(bytes, seq: seq)
+                    var event: LoggedEvent?
+                    if request.account.map({ LogRecord.accountMatches(bytes, $0) }) ?? true {
+                        var skipping: SnapshotLists = []
+                        if let plan, next < plan.entries.count, plan.entries[next].seq == seq {
+                            skipping = plan.entries[next].lists
+                            next += 1
+                        }
+                        event = try LogRecord.decode(bytes, seq: seq, skipping: skipping)
+                    }
+                    chunk.records.append(Record(seq: seq, chain: header.chain, event: event))
+                    if chunk.records.count == chunkSize {
+                        going = hand(chunk)
+                        chunk = Chunk()
+                    }
+                    return going
+                }
+            }
+        } catch {
+            chunk.failure = error
+        }
+        chunk.isLast = true
+        _ = hand(chunk)
+        return listsSkipped
+    }
+
+    /// Queues a chunk, waiting while `chunksAhead` are untaken; false once the
+    /// caller has stopped taking them.
+    private func hand(_ chunk: Chunk) -> Bool {
+        free.wait()
+        queue.withLock { $0.append(chunk) }
+        filled.signal()
+        return !stopped.load(ordering: .relaxed)
+    }
+
+    /// The next chunk, waiting for it.
+    private func take() -> Chunk {
+        filled.wait()
+        let chunk = queue.withLock { $0.removeFirst() }
+        free.signal()
+        if chunk.isLast { sawLast = true }
+        return chunk
+    }
+
+    /// Stops the reader at its next record and waits for it to end (its read
+    /// transaction closed): on every way out of `scan`, so no reader outlives it.
+    private func finish() {
+        stopped.store(true, ordering: .relaxed)
+        while !sawLast { _ = take() }
+        reading.wait()
+    }
+}

@@ -1,0 +1,97 @@
+import Testing
+import ReconCore
+@testable import ReconStore
+import ReconTestSupport
+
+/// Records decoded on another thread reach the caller as a read inside one
+/// transaction gives them: every record, in order, with its chain; nothing
+/// after a stop; a damaged record's error after every record before it; and
+/// no read transaction left open on any way out.
+@Suite struct EventsDecodedAheadTests {
+    static let count = 3_000
+
+    func makeLog(_ dir: TempFolder, damageAt marker: String? = nil) throws -> EventLog {
+        do {
+            let log = try EventLog(directory: dir.path)
+            var events = RandomEvents.sample(seed: 21, count: Self.count)
+            if let marker {
+                events[1_499] = Event(id: "needle", account: "bot1", tsMs: 1, body: .reconRequested(ReconRequested(requestedBy: marker)))
+            }
+            for start in stride(from: 0, to: events.count, by: 700) {
+                let end = min(start + 700, events.count)
+                _ = try log.append(events[start..<end].enumerated().map { AppendInput(event: $1, line: start + $0 + 1) })
+            }
+        }
+        if let marker { try dir.damageLogFile(at: marker) }
+        return try EventLog(directory: dir.path)
+    }
+
+    /// The same range read inside one transaction on this thread.
+    func readInPlace(_ log: EventLog, from: UInt64, to: UInt64) throws -> [(LoggedEvent, UInt64)] {
+        try log.read { reader in
+            var out: [(LoggedEvent, UInt64)] = []
+            try reader.scan(from: from, to: to) { out.append(($0, try reader.chainHash(at: $0.seq))); return true }
+            return out
+        }
+    }
+
+    @Test(arguments: [(1, UInt64.max), (1, 512), (700, 2_345), (2_999, 3_000), (5, 4)] as [(UInt64, UInt64)])
+    func handsEveryRecordInOrder(from: UInt64, to: UInt64) throws {
+        let dir = TempFolder()
+        let log = try makeLog(dir)
+        let expected = try readInPlace(log, from: from, to: to)
+        var seen: [EventsDecodedAhead.Record] = []
+        try EventsDecodedAhead.scan(log, .init(from: from, to: to, account: nil)) { seen.append($0); return true }
+        #expect(seen.count == expected.count)
+        #expect(seen.map(\.seq) == expected.map(\.0.seq))
+        #expect(seen.compactMap(\.event) == expected.map(\.0))
+        #expect(seen.map(\.chain) == expected.map(\.1))
+        // One account: the others' records come undecoded, with their chain.
+        var mine: [EventsDecodedAhead.Record] = []
+        try EventsDecodedAhead.scan(log, .init(from: from, to: to, account: Array("bot1".utf8))) { mine.append($0); return true }
+        #expect(mine.map(\.seq) == expected.map(\.0.seq))
+        #expect(mine.map(\.chain) == expected.map(\.1))
+        #expect(mine.compactMap(\.event) == expected.map(\.0).filter { $0.event.account == "bot1" })
+        #expect(log.env.readerSlotsInUse() == 0)
+    }
+
+    @Test func stopsWhereTheCallerStops() throws {
+        let dir = TempFolder()
+        let log = try makeLog(dir)
+        var taken = 0
+        try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil)) { _ in
+            taken += 1
+            return taken < 1_000
+        }
+        #expect(taken == 1_000)
+        #expect(log.env.readerSlotsInUse() == 0)
+
+        struct Enough: Error {}
+        taken = 0
+        #expect(throws: Enough.self) {
+            try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil)) { _ in
+                taken += 1
+                if taken == 2_100 { throw Enough() }
+                return true
+            }
+        }
+        #expect(taken == 2_100)
+        #expect(log.env.readerSlotsInUse() == 0)
+        // The log reads on as before.
+        #expect(try readInPlace(log, from: 1, to: .max).count == Self.count)
+    }
+
+    @Test func aDamagedRecordFailsAfterEveryRecordBeforeIt() throws {
+        let dir = TempFolder()
+        let log = try makeLog(dir, damageAt: "MARKER-AHEAD")
+        var seqs: [UInt64] = []
+        do {
+            try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil)) { seqs.append($0.seq); return true }
+            Issue.record("a damaged record was read")
+        } catch let error as StoreError {
+            #expect(error.seq == 1_500)
+        }
+        #expect(seqs == Array(1...1_499))
+        #expect(log.env.readerSlotsInUse() == 0)
+    }
+}
