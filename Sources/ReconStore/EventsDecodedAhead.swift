@@ -61,9 +61,34 @@ final class EventsDecodedAhead: @unchecked Sendable {
 
     /// Calls `body` with each record of the request in seq order until it returns
     /// false. Returns how many snapshot lists were stepped over.
+    ///
+    /// `onThisThread` reads and folds in turn on the caller's thread, as when no
+    /// thread can be started (tests hold both ways to one answer).
     @discardableResult
-    static func scan(_ log: EventLog, _ request: Request, _ body: (Record) throws -> Bool) throws -> Int {
+    static func scan(_ log: EventLog, _ request: Request, onThisThread: Bool = false, _ body: (Record) throws -> Bool) throws -> Int {
         guard request.from <= request.to else { return 0 }
+        if !onThisThread, let ahead = start(log, request) {
+            return try ahead.consume(body)
+        }
+        var failure: (any Error)?
+        let skipped = read(log, request) { chunk in
+            for record in chunk.records {
+                do {
+                    guard try body(record) else { return false }
+                } catch {
+                    failure = error
+                    return false
+                }
+            }
+            if let error = chunk.failure { failure = error }
+            return true
+        }
+        if let failure { throw failure }
+        return skipped
+    }
+
+    /// Starts reading on a new thread; nil when none could be made.
+    private static func start(_ log: EventLog, _ request: Request) -> EventsDecodedAhead? {
         let ahead = EventsDecodedAhead()
         ahead.reading.enter()
         let started = startDetachedThread { [ahead] in
@@ -74,27 +99,17 @@ final class EventsDecodedAhead: @unchecked Sendable {
             ahead.reading.leave()
         }
         guard started else {
-            // No thread to be had: read and fold in turn on this one.
             ahead.reading.leave()
-            var failure: (any Error)?
-            let skipped = read(log, request) { chunk in
-                for record in chunk.records {
-                    do {
-                        guard try body(record) else { return false }
-                    } catch {
-                        failure = error
-                        return false
-                    }
-                }
-                if let error = chunk.failure { failure = error }
-                return true
-            }
-            if let failure { throw failure }
-            return skipped
+            return nil
         }
-        defer { ahead.finish() }
+        return ahead
+    }
+
+    /// Takes the reader's chunks in order, passing each record to `body`.
+    private func consume(_ body: (Record) throws -> Bool) throws -> Int {
+        defer { finish() }
         while true {
-            let chunk = ahead.take()
+            let chunk = take()
             // Each record moved out, not copied: a copy retained and released
             // every string and list of its event.
             var records = chunk.records
@@ -106,8 +121,8 @@ final class EventsDecodedAhead: @unchecked Sendable {
             if let failure = chunk.failure { throw failure }
             if chunk.isLast { break }
         }
-        ahead.reading.wait()
-        return ahead.listsSkipped.load(ordering: .relaxed)
+        reading.wait()
+        return listsSkipped.load(ordering: .relaxed)
     }
 
     /// Reads and decodes the request in chunks, passing each to `hand` until it

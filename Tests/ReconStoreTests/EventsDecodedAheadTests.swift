@@ -35,31 +35,36 @@ import ReconTestSupport
         }
     }
 
-    @Test(arguments: [(1, UInt64.max), (1, 512), (700, 2_345), (2_999, 3_000), (5, 4)] as [(UInt64, UInt64)])
-    func handsEveryRecordInOrder(from: UInt64, to: UInt64) throws {
+    /// Both ways: decoded on a thread of its own, and in turn on the caller's.
+    static let ways = [false, true]
+
+    @Test(arguments: [(1, UInt64.max), (1, 512), (700, 2_345), (2_999, 3_000), (5, 4)] as [(UInt64, UInt64)], ways)
+    func handsEveryRecordInOrder(range: (from: UInt64, to: UInt64), onThisThread: Bool) throws {
+        let (from, to) = range
         let dir = TempFolder()
         let log = try makeLog(dir)
         let expected = try readInPlace(log, from: from, to: to)
         var seen: [EventsDecodedAhead.Record] = []
-        try EventsDecodedAhead.scan(log, .init(from: from, to: to, account: nil)) { seen.append($0); return true }
+        try EventsDecodedAhead.scan(log, .init(from: from, to: to, account: nil), onThisThread: onThisThread) { seen.append($0); return true }
         #expect(seen.count == expected.count)
         #expect(seen.map(\.seq) == expected.map(\.0.seq))
         #expect(seen.compactMap(\.event) == expected.map(\.0))
         #expect(seen.map(\.chain) == expected.map(\.1))
         // One account: the others' records come undecoded, with their chain.
         var mine: [EventsDecodedAhead.Record] = []
-        try EventsDecodedAhead.scan(log, .init(from: from, to: to, account: Array("bot1".utf8))) { mine.append($0); return true }
+        try EventsDecodedAhead.scan(log, .init(from: from, to: to, account: Array("bot1".utf8)), onThisThread: onThisThread) { mine.append($0); return true }
         #expect(mine.map(\.seq) == expected.map(\.0.seq))
         #expect(mine.map(\.chain) == expected.map(\.1))
         #expect(mine.compactMap(\.event) == expected.map(\.0).filter { $0.event.account == "bot1" })
         #expect(log.env.readerSlotsInUse() == 0)
     }
 
-    @Test func stopsWhereTheCallerStops() throws {
+    @Test(arguments: ways)
+    func stopsWhereTheCallerStops(onThisThread: Bool) throws {
         let dir = TempFolder()
         let log = try makeLog(dir)
         var taken = 0
-        try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil)) { _ in
+        try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil), onThisThread: onThisThread) { _ in
             taken += 1
             return taken < 1_000
         }
@@ -69,7 +74,7 @@ import ReconTestSupport
         struct Enough: Error {}
         taken = 0
         #expect(throws: Enough.self) {
-            try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil)) { _ in
+            try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil), onThisThread: onThisThread) { _ in
                 taken += 1
                 if taken == 2_100 { throw Enough() }
                 return true
@@ -81,12 +86,13 @@ import ReconTestSupport
         #expect(try readInPlace(log, from: 1, to: .max).count == Self.count)
     }
 
-    @Test func aDamagedRecordFailsAfterEveryRecordBeforeIt() throws {
+    @Test(arguments: ways)
+    func aDamagedRecordFailsAfterEveryRecordBeforeIt(onThisThread: Bool) throws {
         let dir = TempFolder()
         let log = try makeLog(dir, damageAt: "MARKER-AHEAD")
         var seqs: [UInt64] = []
         do {
-            try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil)) { seqs.append($0.seq); return true }
+            try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil), onThisThread: onThisThread) { seqs.append($0.seq); return true }
             Issue.record("a damaged record was read")
         } catch let error as StoreError {
             #expect(error.seq == 1_500)
