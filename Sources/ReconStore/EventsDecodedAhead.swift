@@ -5,8 +5,8 @@ import Synchronization
 /// The records of a range, read and decoded on a thread of their own and
 /// handed to the caller in order, a chunk at a time.
 ///
-/// Decoding a record (checksum, strings, decimals, snapshot lists) is about a
-/// third of a full replay and needs nothing from the fold, so a second core
+/// Decoding a record (checksum, strings, decimals, snapshot lists) is nearly
+/// half of a full replay and needs nothing from the fold, so a second core
 /// does it while the caller folds the chunk before: the two overlap instead of
 /// adding. What the caller sees does not change: the same records in the same
 /// order, and a damaged record fails after every record before it was handed
