@@ -104,15 +104,17 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
 
         /// Where each key's item lies in the list (a key listed twice: its last).
         /// Cheaper than `entries` by the size of an entry: nothing is copied.
-        var positions: KeyPositions {
+        var positions: [String: Int] {
             positionIndex.withLock { built in
                 if let built { return built }
-                let positions = KeyPositions(list)
+                var positions: [String: Int] = [:]
+                positions.reserveCapacity(list.count)
+                for (at, item) in list.enumerated() { positions[item.sectionKey] = at }
                 built = positions
                 return positions
             }
         }
-        private let positionIndex = Mutex<KeyPositions?>(nil)
+        private let positionIndex = Mutex<[String: Int]?>(nil)
 
         var entries: [String: Entry] {
             index.withLock { built in
@@ -174,7 +176,7 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
     /// an index of positions copies nothing.
     struct Finder {
         enum Storage {
-            case list(ReportedList, KeyPositions)
+            case list(ReportedList, [String: Int])
             case table([String: Entry])
         }
         enum Position {
@@ -194,7 +196,7 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
         /// Each distinct key and where its entry lies, in no particular order.
         func forEach(_ body: (String, Position) -> Void) {
             switch storage {
-            case .list(let reported, let positions): positions.forEach { body(reported.list[$0].sectionKey, .list($0)) }
+            case .list(_, let positions): for (key, at) in positions { body(key, .list(at)) }
             case .table(let entries):
                 var at = entries.startIndex
                 while at != entries.endIndex {
@@ -206,7 +208,7 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
 
         @inline(__always) func position(of key: String) -> Position? {
             switch storage {
-            case .list(let reported, let positions): positions.position(of: key, in: reported.list).map(Position.list)
+            case .list(_, let positions): positions[key].map(Position.list)
             case .table(let entries): entries.index(forKey: key).map(Position.table)
             }
         }

@@ -50,31 +50,6 @@ import Testing
         #expect(section.finder.position(of: "o2").map(section.finder.entry(at:))?.seq == 7)
     }
 
-    /// The table of positions against a dictionary built the plain way: ids of
-    /// every length (empty, short, past 8 and 16 bytes), a tenth listed again, at
-    /// sizes around its growth steps, probed for every key and for absent ones.
-    @Test(arguments: [0, 1, 3, 4, 5, 63, 64, 65, 1_000, 2_048])
-    func keyPositionsFindWhatADictionaryFinds(size: Int) {
-        var rng = SeededRandom(seed: UInt64(size) + 3)
-        var list: [RemoteOrder] = []
-        for k in 0..<size {
-            let id = rng.chance(10) && !list.isEmpty ? list[rng.below(list.count)].orderId
-                : String(repeating: "x", count: rng.below(24)) + "\(k)"
-            list.append(RemoteOrder(orderId: k == 0 ? "" : id, symbol: "S\(k % 7)", side: .buy, qty: ExactDecimal(k + 1), remaining: 1, price: nil))
-        }
-        var expected: [String: Int] = [:]
-        for (at, order) in list.enumerated() { expected[order.orderId] = at }
-        let positions = KeyPositions(list)
-        #expect(positions.count == expected.count)
-        var seen: [String: Int] = [:]
-        positions.forEach { seen[list[$0].orderId] = $0 }
-        #expect(seen == expected)
-        for (key, at) in expected { #expect(positions.position(of: key, in: list) == at, "\(key)") }
-        for absent in ["absent", "x", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "\(size)"] where expected[absent] == nil {
-            #expect(positions.position(of: absent, in: list) == nil)
-        }
-    }
-
     /// Two sections that fold the same lists are equal whether or not either was
     /// read between them, and a copy read first does not change the other.
     @Test func equalityAndCopiesDoNotDependOnIndexing() {
