@@ -160,7 +160,10 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
     /// Entries found by key without copying a complete list into a table of
     /// entries; see ``Finder``.
     var finder: Finder {
-        if let latestList { return Finder(storage: .list(latestList, latestList.positions)) }
+        if let latestList {
+            if latestList.list.count <= Finder.positionsUpTo { return Finder(storage: .list(latestList, latestList.positions)) }
+            return Finder(storage: .table(latestList.entries))
+        }
         return Finder(storage: .table(indexedItems))
     }
 
@@ -175,6 +178,13 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
     /// whole entries copied every order into a table first (6 % of a drift);
     /// an index of positions copies nothing.
     struct Finder {
+        /// Lists up to this long are read through positions; longer ones through
+        /// whole entries. A probe by position reads the key's slot, then the item
+        /// in the list: two cache misses once the list outgrows the cache, where an
+        /// entry lies beside its key (one reconcile of 100,000 orders: 20–23 ms by
+        /// entries, 24–30 ms by positions).
+        static var positionsUpTo: Int { 4_096 }
+
         enum Storage {
             case list(ReportedList, [String: Int])
             case table([String: Entry])

@@ -48,6 +48,11 @@ import Testing
         section.replace(with: [Self.order("o3", "BTC"), Self.order("o4", "ETH")], scope: ["BTC"], seq: 8, asOfMs: 950)
         agree(section, ["o1", "o2", "o3", "o4"])
         #expect(section.finder.position(of: "o2").map(section.finder.entry(at:))?.seq == 7)
+        // A complete list longer than positions serve, read through its entries.
+        let long = (0...ScopedSection<RemoteOrder>.Finder.positionsUpTo).map { Self.order("l\($0)", "SOL") } + [Self.order("l7", "SOL", remaining: "0.25")]
+        section.replace(with: long, scope: nil, seq: 9, asOfMs: 990)
+        agree(section, ["l0", "l7", "l4096", "o1", "l99999"])
+        #expect(section.item(forKey: "l7")?.remaining == "0.25")
     }
 
     /// Two sections that fold the same lists are equal whether or not either was
