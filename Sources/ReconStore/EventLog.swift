@@ -502,7 +502,7 @@ public final class EventLog: @unchecked Sendable {
     /// Calls `body` for each event in `[from, to]` in seq order until it returns
     /// false; the events are decoded on another core (``EventsDecodedAhead``).
     public func scan(from: UInt64 = 1, to: UInt64 = .max, _ body: (LoggedEvent) throws -> Bool) throws {
-        try EventsDecodedAhead.scan(self, EventsDecodedAhead.Request(from: max(from, 1), to: to, account: nil)) { record in
+        try EventsDecodedAhead.scan(self, EventsDecodedAhead.Request(from: from, to: to, account: nil)) { record in
             try body(record.event!)
         }
     }
@@ -629,7 +629,9 @@ public final class LogReader {
         return low
     }
 
-    /// Decoded events in `[from, to]`, in order, until `body` returns false.
+    /// Decoded events in `[from, to]`, in order, until `body` returns false, all on
+    /// the caller's thread inside this transaction (`EventLog.scan` decodes on a
+    /// thread of its own; this is what its tests hold it to).
     public func scan(from: UInt64, to: UInt64 = .max, _ body: (LoggedEvent) throws -> Bool) throws {
         try scanRaw(from: from, to: to) { seq, bytes in try body(try LogRecord.decode(bytes, seq: seq)) }
     }

@@ -31,6 +31,8 @@ final class EventsDecodedAhead: @unchecked Sendable {
         var failure: (any Error)?
         /// The reader's last chunk: nothing follows it.
         var isLast = false
+        /// On the last chunk: how many snapshot lists were stepped over.
+        var listsSkipped = 0
 
         init() { records.reserveCapacity(EventsDecodedAhead.chunkSize) }
     }
@@ -46,7 +48,6 @@ final class EventsDecodedAhead: @unchecked Sendable {
     private let free = DispatchSemaphore(value: chunksAhead)
     private let stopped = Atomic<Bool>(false)
     private let reading = DispatchGroup()
-    private let listsSkipped = Atomic<Int>(0)
     private var sawLast = false
 
     /// What to read: `[from, to]`; only `account`'s events decoded when given;
@@ -71,7 +72,8 @@ final class EventsDecodedAhead: @unchecked Sendable {
             return try ahead.consume(body)
         }
         var failure: (any Error)?
-        let skipped = read(log, request) { chunk in
+        var skipped = 0
+        read(log, request) { chunk in
             for record in chunk.records {
                 do {
                     guard try body(record) else { return false }
@@ -81,6 +83,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
                 }
             }
             if let error = chunk.failure { failure = error }
+            if chunk.isLast { skipped = chunk.listsSkipped }
             return true
         }
         if let failure { throw failure }
@@ -92,10 +95,9 @@ final class EventsDecodedAhead: @unchecked Sendable {
         let ahead = EventsDecodedAhead()
         ahead.reading.enter()
         let started = startDetachedThread { [ahead] in
-            let skipped = read(log, request) { chunk in
+            read(log, request) { chunk in
                 ahead.hand(chunk)
             }
-            ahead.listsSkipped.store(skipped, ordering: .relaxed)
             ahead.reading.leave()
         }
         guard started else {
@@ -119,16 +121,14 @@ final class EventsDecodedAhead: @unchecked Sendable {
                 guard try body(record) else { return 0 }
             }
             if let failure = chunk.failure { throw failure }
-            if chunk.isLast { break }
+            if chunk.isLast { return chunk.listsSkipped }
         }
-        reading.wait()
-        return listsSkipped.load(ordering: .relaxed)
     }
 
     /// Reads and decodes the request in chunks, passing each to `hand` until it
-    /// returns false; the last chunk carries any failure. Returns how many lists
-    /// were stepped over.
-    private static func read(_ log: EventLog, _ request: Request, hand: (Chunk) -> Bool) -> Int {
+    /// returns false; the last chunk carries any failure and how many lists were
+    /// stepped over.
+    private static func read(_ log: EventLog, _ request: Request, hand: (Chunk) -> Bool) {
         var chunk = Chunk()
         var listsSkipped = 0
         do {
@@ -160,8 +160,8 @@ final class EventsDecodedAhead: @unchecked Sendable {
             chunk.failure = error
         }
         chunk.isLast = true
+        chunk.listsSkipped = listsSkipped
         _ = hand(chunk)
-        return listsSkipped
     }
 
     /// Queues a chunk, waiting while `chunksAhead` are untaken; false once the
