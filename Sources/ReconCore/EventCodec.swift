@@ -371,16 +371,26 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
     }
 
     mutating func fill(_ f: FillRecord) {
+        fillTrade(f)
+        fillCharges(fee: f.fee, feeAsset: f.feeAsset, liquidity: f.liquidity, tsMs: f.tsMs)
+    }
+
+    /// A fill's first fields: what was traded.
+    mutating func fillTrade(_ f: FillRecord) {
         string(f.fillId)
         string(f.orderId)
         string(f.symbol)
         side(f.side)
         decimal(f.qty)
         decimal(f.price)
-        optional(f.fee) { w, v in w.decimal(v) }
-        optional(f.feeAsset) { w, v in w.string(v) }
-        u8(f.liquidity == .maker ? 0 : 1)
-        optional(f.tsMs) { w, v in w.svarint(v) }
+    }
+
+    /// A fill's last fields, after ``fillTrade``.
+    mutating func fillCharges(fee: ExactDecimal?, feeAsset: String?, liquidity: Liquidity, tsMs: Int64?) {
+        optional(fee) { w, v in w.decimal(v) }
+        optional(feeAsset) { w, v in w.string(v) }
+        u8(liquidity == .maker ? 0 : 1)
+        optional(tsMs) { w, v in w.svarint(v) }
     }
 }
 
@@ -389,10 +399,15 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
 public struct ByteReader {
     let base: UnsafeRawBufferPointer
     public internal(set) var offset: Int
+    /// The slots of a ``RecentStrings`` table, which the caller keeps alive.
+    private let recentStrings: UnsafeMutablePointer<RecentStrings.Slot>?
 
-    public init(_ base: UnsafeRawBufferPointer, offset: Int = 0) {
+    /// A reader of `base` from `offset`. Short strings are looked up in
+    /// `recentStrings` (which must outlive the reader) before they are built.
+    public init(_ base: UnsafeRawBufferPointer, offset: Int = 0, recentStrings: RecentStrings? = nil) {
         self.base = base
         self.offset = offset
+        self.recentStrings = recentStrings?.slots
     }
 
     public var remaining: Int { base.count - offset }
@@ -437,7 +452,14 @@ public struct ByteReader {
     /// A length or count: a varint no larger than the bytes left (each byte or
     /// item takes at least one), checked before it becomes an `Int`, so a damaged
     /// length of 2⁶³ or more is `truncated`, not a trap.
-    public mutating func length() throws(CodecError) -> Int {
+    @inline(__always) public mutating func length() throws(CodecError) -> Int {
+        // Nearly every length and count is below 128: one byte, no loop.
+        if offset < base.count, base[offset] < 0x80 {
+            let value = Int(base[offset])
+            offset += 1
+            guard value <= remaining else { throw .truncated }
+            return value
+        }
         let value = try varint()
         guard value <= UInt64(remaining) else { throw .truncated }
         return Int(value)
@@ -452,7 +474,10 @@ public struct ByteReader {
     public mutating func string() throws(CodecError) -> String {
         let count = try length()
         let start = base.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
-        offset += count
+        defer { offset += count }
+        if let recentStrings, count <= RecentStrings.longest, base.count - offset >= 16 {
+            return RecentStrings.string(recentStrings, at: start, count: count)
+        }
         // Records are checksummed before decoding and were valid UTF-8 when
         // written; the specialised decoding path (which would repair, not trap,
         // on bad bytes) avoids the generic validating initialiser's cost.
@@ -462,6 +487,9 @@ public struct ByteReader {
     public mutating func decimal() throws(CodecError) -> ExactDecimal {
         let scale = Int(try u8())
         guard scale <= ExactDecimal.maxScale else { throw .malformed("decimal scale \(scale)") }
+        if let value = sevenByteGroupsInOneWord() {
+            return ExactDecimal(significand: Int128(Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))), scale: scale)
+        }
         // Nearly every stored significand fits nine varint bytes (63 bits): read
         // those in 64-bit arithmetic, and only a longer one in 128 bits.
         var narrow: UInt64 = 0
@@ -490,6 +518,26 @@ public struct ByteReader {
         return ExactDecimal(significand: significand, scale: scale)
     }
 
+    /// A varint of at most eight bytes read from one word without a loop, or nil
+    /// (nothing consumed) when it is longer or fewer than eight bytes are left.
+    ///
+    /// The first byte without its high bit ends the varint; the bytes after it
+    /// are masked off, then the 7-bit groups are packed together pairwise
+    /// (bytes into 14 bits, those into 28, those into 56).
+    @inline(__always) mutating func sevenByteGroupsInOneWord() -> UInt64? {
+        guard base.count - offset >= 8 else { return nil }
+        let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        let ends = ~word & 0x8080_8080_8080_8080
+        guard ends != 0 else { return nil }
+        let lastBit = ends.trailingZeroBitCount
+        var groups = (lastBit == 63 ? word : word & ((1 &<< UInt64(lastBit + 1)) &- 1)) & 0x7F7F_7F7F_7F7F_7F7F
+        groups = ((groups & 0x7F00_7F00_7F00_7F00) >> 1) | (groups & 0x007F_007F_007F_007F)
+        groups = ((groups & 0x3FFF_0000_3FFF_0000) >> 2) | (groups & 0x0000_3FFF_0000_3FFF)
+        groups = ((groups & 0x0FFF_FFFF_0000_0000) >> 4) | (groups & 0x0000_0000_0FFF_FFFF)
+        offset += (lastBit + 1) / 8
+        return groups
+    }
+
     mutating func side() throws(CodecError) -> Side {
         switch try u8() {
         case 0: return .buy
@@ -509,9 +557,20 @@ public struct ByteReader {
     public mutating func list<T>(_ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T] {
         // Every item takes at least one byte: a larger count is corruption, not a list.
         let count = try length()
-        var items: [T] = []
-        items.reserveCapacity(count)
-        for _ in 0..<count { items.append(try read(&self)) }
+        // Each item built where it is stored: appending copied it in (a tenth
+        // of decoding a snapshot).
+        var failure: CodecError?
+        let items = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(CodecError) {
+                while initialized < count {
+                    (buffer.baseAddress! + initialized).initialize(to: try read(&self))
+                    initialized += 1
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
         return items
     }
 

@@ -142,8 +142,7 @@ public struct FillDigest: Sendable, Equatable {
     }
 
     public init(_ fill: LocalFill) {
-        contentHash = fill.record.contentHash(includingFee: true)
-        contentHashWithoutFee = fill.record.contentHash(includingFee: false)
+        (contentHash, contentHashWithoutFee) = fill.record.contentHashes
         seq = fill.seq
         tsMs = fill.tsMs
         synthetic = fill.synthetic
@@ -151,17 +150,30 @@ public struct FillDigest: Sendable, Equatable {
 }
 
 extension FillRecord {
-    /// A hash of the trade content (not the delivery time).
+    /// A hash of the trade content (not the delivery time): FNV-1a of the fill's
+    /// stored form with no `ts_ms`, and with no fee either unless `includingFee`.
+    /// Checkpoints keep these values, so the bytes hashed must not change.
     public func contentHash(includingFee: Bool) -> UInt64 {
-        var copy = self
-        copy.tsMs = nil
-        if !includingFee {
-            copy.fee = nil
-            copy.feeAsset = nil
-        }
         var w = ByteWriter(capacity: 96)
-        w.fill(copy)
+        w.fillTrade(self)
+        w.fillCharges(fee: includingFee ? fee : nil, feeAsset: includingFee ? feeAsset : nil, liquidity: liquidity, tsMs: nil)
         return w.withUnsafeBytes { FNV1a64.hash($0) }
+    }
+
+    /// Both content hashes from one encoding: FNV-1a runs byte by byte, so the
+    /// hash of the shared trade fields seeds the hash of each ending.
+    public var contentHashes: (includingFee: UInt64, withoutFee: UInt64) {
+        var w = ByteWriter(capacity: 96)
+        w.fillTrade(self)
+        let tradeBytes = w.count
+        w.fillCharges(fee: fee, feeAsset: feeAsset, liquidity: liquidity, tsMs: nil)
+        let chargesBytes = w.count
+        w.fillCharges(fee: nil, feeAsset: nil, liquidity: liquidity, tsMs: nil)
+        return w.withUnsafeBytes { bytes in
+            let trade = FNV1a64.hash(UnsafeRawBufferPointer(rebasing: bytes[..<tradeBytes]))
+            return (FNV1a64.hash(UnsafeRawBufferPointer(rebasing: bytes[tradeBytes..<chargesBytes]), seed: trade),
+                    FNV1a64.hash(UnsafeRawBufferPointer(rebasing: bytes[chargesBytes...]), seed: trade))
+        }
     }
 }
 

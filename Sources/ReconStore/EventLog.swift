@@ -769,11 +769,21 @@ public enum LogRecord {
     /// loudly with its seq, never returns wrong data. Lists in `skipping` of a
     /// snapshot are stepped over and come nil (see ``SnapshotLists``).
     public static func decode(_ bytes: UnsafeRawBufferPointer, seq: UInt64, skipping: SnapshotLists = []) throws(StoreError) -> LoggedEvent {
-        guard verifyChecksum(bytes) else {
-            throw StoreError(.corrupt, "seq \(seq): checksum mismatch; the record is damaged (run `recon verify`)", seq: seq)
-        }
-        let header = try header(bytes, seq: seq)
-        var r = ByteReader(bytes, offset: header.contentOffset)
+        guard verifyChecksum(bytes) else { throw damaged(seq) }
+        return try decodeContent(bytes, header: try header(bytes, seq: seq), seq: seq, skipping: skipping, recentStrings: nil)
+    }
+
+    /// The same, for a caller that has parsed the header already; short strings
+    /// come from `recentStrings` when given.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists = [],
+                              recentStrings: RecentStrings?) throws(StoreError) -> LoggedEvent {
+        guard verifyChecksum(bytes) else { throw damaged(seq) }
+        return try decodeContent(bytes, header: header, seq: seq, skipping: skipping, recentStrings: recentStrings)
+    }
+
+    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists,
+                                      recentStrings: RecentStrings?) throws(StoreError) -> LoggedEvent {
+        var r = ByteReader(bytes, offset: header.contentOffset, recentStrings: recentStrings)
         do {
             let event = try EventCodec.decode(&r, skipping: skipping)
             guard r.remaining == 0 else { throw CodecError.malformed("\(r.remaining) trailing bytes") }
@@ -781,5 +791,9 @@ public enum LogRecord {
         } catch {
             throw StoreError(.corrupt, "seq \(seq): \(error)", seq: seq)
         }
+    }
+
+    private static func damaged(_ seq: UInt64) -> StoreError {
+        StoreError(.corrupt, "seq \(seq): checksum mismatch; the record is damaged (run `recon verify`)", seq: seq)
     }
 }

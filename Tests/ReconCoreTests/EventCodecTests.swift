@@ -120,6 +120,117 @@ import Testing
         }
     }
 
+    /// Significands of every varint length (1 to 19 bytes, both signs), each read
+    /// with 0 to 9 bytes after it: eight or more take the one-word path, fewer
+    /// the byte loop, and a longer varint the 128-bit loop; all give the value.
+    @Test func decimalsReadBackOnEveryPathAndAtTheBufferEnd() throws {
+        var significands: [Int128] = []
+        for bits in 0..<127 {
+            let magnitude = (Int128(1) << bits) - 1
+            significands += [magnitude, -magnitude - 1, magnitude / 3 + 1]
+        }
+        for significand in significands {
+            let d = ExactDecimal(significand: significand, scale: 7)
+            for trailing in 0...9 {
+                var w = ByteWriter()
+                w.decimal(d)
+                let length = w.count
+                for _ in 0..<trailing { w.u8(0xFF) }
+                let bytes = w.bytes
+                let (read, offset) = try bytes.withUnsafeBytes { raw throws -> (ExactDecimal, Int) in
+                    var r = ByteReader(raw)
+                    return (try r.decimal(), r.offset)
+                }
+                #expect(read == d, "\(significand) with \(trailing) bytes after")
+                #expect(offset == length)
+            }
+        }
+    }
+
+    /// Strings read through a ``RecentStrings`` table are the strings written:
+    /// every length from 0 to 20 bytes, ASCII and multi-byte, repeated so that
+    /// most reads hit, in a table small enough for slots to be overwritten, and
+    /// near the end of the bytes, where the table is not used.
+    @Test func recentStringsGiveBackTheStringsWritten() throws {
+        var random = SeededRandom(seed: 11)
+        let alphabet = Array("ab-Z09é€") // 1-, 2- and 3-byte UTF-8
+        var pool: [String] = [""]
+        for length in 1...20 {
+            for _ in 0..<40 {
+                pool.append(String((0..<length).map { _ in alphabet[random.below(alphabet.count)] }))
+            }
+        }
+        var written: [String] = []
+        var w = ByteWriter()
+        for _ in 0..<20_000 {
+            let s = pool[random.below(pool.count)]
+            written.append(s)
+            w.string(s)
+        }
+        let table = RecentStrings()
+        for pass in 0..<2 {
+            let (read, plainly, remaining) = try w.bytes.withUnsafeBytes { raw throws -> ([String], [String], Int) in
+                var r = ByteReader(raw, recentStrings: table)
+                var plain = ByteReader(raw)
+                var read: [String] = []
+                var plainly: [String] = []
+                for _ in written {
+                    read.append(try r.string())
+                    plainly.append(try plain.string())
+                }
+                return (read, plainly, r.remaining)
+            }
+            for n in written.indices {
+                #expect(read[n] == written[n], "string \(n), pass \(pass)")
+                #expect(read[n].utf8.elementsEqual(written[n].utf8))
+                #expect(plainly[n] == read[n])
+            }
+            #expect(remaining == 0)
+        }
+    }
+
+    /// Events decoded with a table shared across them (ids pushing symbols out
+    /// of its slots) are the events encoded, the first time and again.
+    @Test func eventsDecodeTheSameThroughRecentStrings() throws {
+        let table = RecentStrings()
+        let events = RandomEvents.sample(seed: 12, count: 2_000)
+        for _ in 0..<2 {
+            for event in events {
+                let decoded = try EventCodec.encode(event).withUnsafeBytes { raw -> Event in
+                    var r = ByteReader(raw, recentStrings: table)
+                    return try EventCodec.decode(&r)
+                }
+                #expect(decoded == event)
+            }
+        }
+    }
+
+    /// The two content hashes computed together are those of the fill's stored
+    /// form without `ts_ms`, and without the fee as well: checkpoints keep them.
+    @Test func contentHashesAreTheStoredFormsHashes() {
+        var checked = 0
+        for event in RandomEvents.sample(seed: 13, count: 2_000) {
+            guard case .fill(let fill) = event.body else { continue }
+            func reference(_ f: FillRecord) -> UInt64 {
+                var w = ByteWriter()
+                w.fill(f)
+                return w.withUnsafeBytes { FNV1a64.hash($0) }
+            }
+            var withoutTime = fill
+            withoutTime.tsMs = nil
+            var withoutFee = withoutTime
+            withoutFee.fee = nil
+            withoutFee.feeAsset = nil
+            let both = fill.contentHashes
+            #expect(both.includingFee == reference(withoutTime))
+            #expect(both.withoutFee == reference(withoutFee))
+            #expect(fill.contentHash(includingFee: true) == both.includingFee)
+            #expect(fill.contentHash(includingFee: false) == both.withoutFee)
+            checked += 1
+        }
+        #expect(checked > 100)
+    }
+
     @Test func crc32cKnownVector() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
