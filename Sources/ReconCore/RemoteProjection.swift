@@ -15,8 +15,9 @@ public struct RemoteProjection: Sendable, Equatable {
     public var equity: ExactDecimal?
     public var equitySeq: UInt64 = 0
     public var equityAsOfMs: Int64 = 0
-    /// Latest mark per symbol.
-    public var marks: [String: MarkState] = [:]
+    /// Latest mark per symbol. Set only here (see `markSlots`).
+    public internal(set) var marks: [String: MarkState] = [:]
+    private var markSlots = MarkSlots()
     /// The venue's trade history, by `fill_id`; a later window's record replaces an earlier one.
     public var fills: [String: RemoteFill] = [:]
     /// Covered time ranges of trade history, merged, in order.
@@ -288,6 +289,33 @@ public struct TimeRange: Sendable, Equatable {
     public func contains(_ t: Int64) -> Bool { t >= fromMs && t <= toMs }
 }
 
+/// Where the symbols of the last prices list sit in `marks`, so that the next
+/// list naming the same symbols in the same order (a venue lists its marks the
+/// same way every time) writes them without hashing a symbol: a snapshot's 50
+/// marks were a tenth of a full replay. The indices stay valid because marks
+/// are only ever added, here, and this is rebuilt after each addition. Not part
+/// of the projection's value.
+struct MarkSlots: Sendable, Equatable {
+    var symbols: [String] = []
+    var indices: [Dictionary<String, MarkState>.Index] = []
+
+    static func == (_: MarkSlots, _: MarkSlots) -> Bool { true }
+}
+
+extension RemoteProjection {
+    /// Each listed symbol's mark becomes the listed one (a symbol listed twice: its later mark).
+    mutating func updateMarks(_ prices: [MarkPrice], seq: UInt64) {
+        if prices.count == markSlots.symbols.count && prices.indices.allSatisfy({ prices[$0].symbol == markSlots.symbols[$0] }) {
+            for (at, price) in prices.enumerated() {
+                marks.values[markSlots.indices[at]] = MarkState(mark: price.mark, seq: seq)
+            }
+            return
+        }
+        for price in prices { marks[price.symbol] = MarkState(mark: price.mark, seq: seq) }
+        markSlots = MarkSlots(symbols: prices.map(\.symbol), indices: prices.map { marks.index(forKey: $0.symbol)! })
+    }
+}
+
 extension [TimeRange] {
     /// Adds a range, merging overlapping and adjacent ones.
     mutating func merge(_ range: TimeRange) {
@@ -331,9 +359,7 @@ extension RemoteProjection {
                 equitySeq = seq
                 equityAsOfMs = asOf
             }
-            for m in x.prices ?? [] {
-                marks[m.symbol] = MarkState(mark: m.mark, seq: seq)
-            }
+            if let prices = x.prices { updateMarks(prices, seq: seq) }
             latestSnapshotMs = max(latestSnapshotMs ?? .min, asOf)
         case .exchangeFills(let x):
             for f in x.fills { fills[f.fillId] = RemoteFill(record: f, seq: seq) }
