@@ -419,13 +419,13 @@ public struct ByteReader {
         return v
     }
 
-    public mutating func u32le() throws(CodecError) -> UInt32 {
+    @inline(__always) public mutating func u32le() throws(CodecError) -> UInt32 {
         guard offset + 4 <= base.count else { throw .truncated }
         defer { offset += 4 }
         return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
-    public mutating func u64le() throws(CodecError) -> UInt64 {
+    @inline(__always) public mutating func u64le() throws(CodecError) -> UInt64 {
         guard offset + 8 <= base.count else { throw .truncated }
         defer { offset += 8 }
         return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
@@ -444,7 +444,7 @@ public struct ByteReader {
         }
     }
 
-    public mutating func svarint() throws(CodecError) -> Int64 {
+    @inline(__always) public mutating func svarint() throws(CodecError) -> Int64 {
         let z = try varint()
         return Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
     }
