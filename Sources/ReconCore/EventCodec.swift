@@ -399,15 +399,10 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
 public struct ByteReader {
     let base: UnsafeRawBufferPointer
     public internal(set) var offset: Int
-    /// The slots of a ``RecentStrings`` table, which the caller keeps alive.
-    private let recentStrings: UnsafeMutablePointer<RecentStrings.Slot>?
 
-    /// A reader of `base` from `offset`. Short strings are looked up in
-    /// `recentStrings` (which must outlive the reader) before they are built.
-    public init(_ base: UnsafeRawBufferPointer, offset: Int = 0, recentStrings: RecentStrings? = nil) {
+    public init(_ base: UnsafeRawBufferPointer, offset: Int = 0) {
         self.base = base
         self.offset = offset
-        self.recentStrings = recentStrings?.slots
     }
 
     public var remaining: Int { base.count - offset }
@@ -474,10 +469,7 @@ public struct ByteReader {
     public mutating func string() throws(CodecError) -> String {
         let count = try length()
         let start = base.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
-        defer { offset += count }
-        if let recentStrings, count <= RecentStrings.longest, base.count - offset >= 16 {
-            return RecentStrings.string(recentStrings, at: start, count: count)
-        }
+        offset += count
         // Records are checksummed before decoding and were valid UTF-8 when
         // written; the specialised decoding path (which would repair, not trap,
         // on bad bytes) avoids the generic validating initialiser's cost.

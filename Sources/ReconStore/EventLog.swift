@@ -770,20 +770,17 @@ public enum LogRecord {
     /// snapshot are stepped over and come nil (see ``SnapshotLists``).
     public static func decode(_ bytes: UnsafeRawBufferPointer, seq: UInt64, skipping: SnapshotLists = []) throws(StoreError) -> LoggedEvent {
         guard verifyChecksum(bytes) else { throw damaged(seq) }
-        return try decodeContent(bytes, header: try header(bytes, seq: seq), seq: seq, skipping: skipping, recentStrings: nil)
+        return try decodeContent(bytes, header: try header(bytes, seq: seq), seq: seq, skipping: skipping)
     }
 
-    /// The same, for a caller that has parsed the header already; short strings
-    /// come from `recentStrings` when given.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists = [],
-                              recentStrings: RecentStrings?) throws(StoreError) -> LoggedEvent {
+    /// The same, for a caller that has parsed the header already.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists = []) throws(StoreError) -> LoggedEvent {
         guard verifyChecksum(bytes) else { throw damaged(seq) }
-        return try decodeContent(bytes, header: header, seq: seq, skipping: skipping, recentStrings: recentStrings)
+        return try decodeContent(bytes, header: header, seq: seq, skipping: skipping)
     }
 
-    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists,
-                                      recentStrings: RecentStrings?) throws(StoreError) -> LoggedEvent {
-        var r = ByteReader(bytes, offset: header.contentOffset, recentStrings: recentStrings)
+    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists) throws(StoreError) -> LoggedEvent {
+        var r = ByteReader(bytes, offset: header.contentOffset)
         do {
             let event = try EventCodec.decode(&r, skipping: skipping)
             guard r.remaining == 0 else { throw CodecError.malformed("\(r.remaining) trailing bytes") }

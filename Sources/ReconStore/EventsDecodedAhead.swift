@@ -33,7 +33,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
     final class Chunk: @unchecked Sendable {
         private let records = UnsafeMutablePointer<Record>.allocate(capacity: EventsDecodedAhead.chunkSize)
         /// Records moved in.
-        private(set) var count = 0
+        private var count = 0
         /// Records moved out: those from here to `count` are still held.
         private var taken = 0
         /// Why reading stopped early (a damaged record, a storage error).
@@ -161,7 +161,6 @@ final class EventsDecodedAhead: @unchecked Sendable {
                 listsSkipped = plan?.listCount ?? 0
                 var next = 0
                 var going = true
-                let recentStrings = RecentStrings()
                 try reader.scanRaw(from: request.from, to: request.to) { seq, bytes in
                     let header = try LogRecord.header(bytes, seq: seq)
                     let event: LoggedEvent?
@@ -171,7 +170,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
                             skipping = plan.entries[next].lists
                             next += 1
                         }
-                        event = try LogRecord.decode(bytes, header: header, seq: seq, skipping: skipping, recentStrings: recentStrings)
+                        event = try LogRecord.decode(bytes, header: header, seq: seq, skipping: skipping)
                     } else {
                         event = nil
                     }

@@ -147,64 +147,6 @@ import Testing
         }
     }
 
-    /// Strings read through a ``RecentStrings`` table are the strings written:
-    /// every length from 0 to 20 bytes, ASCII and multi-byte, repeated so that
-    /// most reads hit, in a table small enough for slots to be overwritten, and
-    /// near the end of the bytes, where the table is not used.
-    @Test func recentStringsGiveBackTheStringsWritten() throws {
-        var random = SeededRandom(seed: 11)
-        let alphabet = Array("ab-Z09é€") // 1-, 2- and 3-byte UTF-8
-        var pool: [String] = [""]
-        for length in 1...20 {
-            for _ in 0..<40 {
-                pool.append(String((0..<length).map { _ in alphabet[random.below(alphabet.count)] }))
-            }
-        }
-        var written: [String] = []
-        var w = ByteWriter()
-        for _ in 0..<20_000 {
-            let s = pool[random.below(pool.count)]
-            written.append(s)
-            w.string(s)
-        }
-        let table = RecentStrings()
-        for pass in 0..<2 {
-            let (read, plainly, remaining) = try w.bytes.withUnsafeBytes { raw throws -> ([String], [String], Int) in
-                var r = ByteReader(raw, recentStrings: table)
-                var plain = ByteReader(raw)
-                var read: [String] = []
-                var plainly: [String] = []
-                for _ in written {
-                    read.append(try r.string())
-                    plainly.append(try plain.string())
-                }
-                return (read, plainly, r.remaining)
-            }
-            for n in written.indices {
-                #expect(read[n] == written[n], "string \(n), pass \(pass)")
-                #expect(read[n].utf8.elementsEqual(written[n].utf8))
-                #expect(plainly[n] == read[n])
-            }
-            #expect(remaining == 0)
-        }
-    }
-
-    /// Events decoded with a table shared across them (ids pushing symbols out
-    /// of its slots) are the events encoded, the first time and again.
-    @Test func eventsDecodeTheSameThroughRecentStrings() throws {
-        let table = RecentStrings()
-        let events = RandomEvents.sample(seed: 12, count: 2_000)
-        for _ in 0..<2 {
-            for event in events {
-                let decoded = try EventCodec.encode(event).withUnsafeBytes { raw -> Event in
-                    var r = ByteReader(raw, recentStrings: table)
-                    return try EventCodec.decode(&r)
-                }
-                #expect(decoded == event)
-            }
-        }
-    }
-
     /// The two content hashes computed together are those of the fill's stored
     /// form without `ts_ms`, and without the fee as well: checkpoints keep them.
     @Test func contentHashesAreTheStoredFormsHashes() {
