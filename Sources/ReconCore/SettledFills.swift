@@ -22,10 +22,12 @@ public struct SettledFills: Sendable, Equatable {
             self.low = low
         }
 
+        /// Both halves in one pass over the id (two FNV-1a chains from two seeds).
         init(_ fillId: String) {
-            high = FNV1a64.hash(fillId)
-            low = FNV1a64.hash(fillId, seed: 0x6C62_272E_07BB_0142)
+            (high, low) = FNV1a64.hashPair(fillId, seeds: (FNV1a64.offsetBasis, Self.lowSeed))
         }
+
+        static let lowSeed: UInt64 = 0x6C62_272E_07BB_0142
 
         static func < (a: Key, b: Key) -> Bool { (a.high, a.low) < (b.high, b.low) }
 

@@ -9,6 +9,18 @@ import Testing
                    synthetic: i % 5 == 0)
     }
 
+    /// A key is the FNV-1a hashes of the id from two seeds, whatever computes
+    /// them: checkpoints store keys, so the values must not change. (Known value:
+    /// FNV-1a-64 of "a" is 0xAF63DC4C8601EC8C.)
+    @Test func keysAreTheTwoSeededHashesOfTheId() {
+        #expect(SettledFills.Key("a").high == 0xAF63_DC4C_8601_EC8C)
+        for id in ["", "a", "acct1-f-22515", "fill-é-€-\u{1F600}", String(repeating: "x", count: 300)] {
+            let key = SettledFills.Key(id)
+            #expect(key.high == FNV1a64.hash(Array(id.utf8)))
+            #expect(key.low == FNV1a64.hash(Array(id.utf8), seed: 0x6C62_272E_07BB_0142))
+        }
+    }
+
     /// Settles fills `f0`… in random order and cuts a delta every so often, as a
     /// checkpoint writer does; returns the straight set and the deltas.
     static func settledWithDeltas(count: Int, seed: UInt64) -> (SettledFills, [[UInt8]]) {
