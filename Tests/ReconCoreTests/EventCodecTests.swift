@@ -121,8 +121,9 @@ import Testing
     }
 
     /// Significands of every varint length (1 to 19 bytes, both signs), each read
-    /// with 0 to 9 bytes after it: eight or more take the one-word path, fewer
-    /// the byte loop, and a longer varint the 128-bit loop; all give the value.
+    /// with 0 to 9 bytes after it, so that every way runs: the one-word path (a
+    /// varint of at most 8 bytes with 8 bytes left from its start), the byte loop
+    /// (fewer left, or 9 bytes) and the 128-bit loop (longer); all give the value.
     @Test func decimalsReadBackOnEveryPathAndAtTheBufferEnd() throws {
         var significands: [Int128] = []
         for bits in 0..<127 {
