@@ -83,14 +83,8 @@ public enum FNV1a64 {
 
     /// ``hashPair(_:seeds:)`` of a string's UTF-8 bytes.
     public static func hashPair(_ text: String, seeds: (UInt64, UInt64)) -> (UInt64, UInt64) {
-        var a = seeds.0
-        var b = seeds.1
-        for byte in text.utf8 {
-            let x = UInt64(byte)
-            a = (a ^ x) &* prime
-            b = (b ^ x) &* prime
-        }
-        return (a, b)
+        var text = text
+        return text.withUTF8 { hashPair(UnsafeRawBufferPointer($0), seeds: seeds) }
     }
 
     public static func hash(_ text: String, seed: UInt64 = offsetBasis) -> UInt64 {

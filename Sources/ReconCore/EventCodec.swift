@@ -482,8 +482,8 @@ public struct ByteReader {
         if let value = sevenByteGroupsInOneWord() {
             return ExactDecimal(significand: Int128(Int64(bitPattern: (value >> 1) ^ (0 &- (value & 1)))), scale: scale)
         }
-        // Nearly every stored significand fits nine varint bytes (63 bits): read
-        // those in 64-bit arithmetic, and only a longer one in 128 bits.
+        // Near the end of the bytes, or nine varint bytes (63 bits): still 64-bit
+        // arithmetic; only a longer significand takes 128 bits.
         var narrow: UInt64 = 0
         var at = offset
         let end = Swift.min(base.count, offset + 9)

@@ -153,11 +153,9 @@ extension FillRecord {
     /// A hash of the trade content (not the delivery time): FNV-1a of the fill's
     /// stored form with no `ts_ms`, and with no fee either unless `includingFee`.
     /// Checkpoints keep these values, so the bytes hashed must not change.
+    /// Only redeliveries of settled fills ask for one; settling asks for both.
     public func contentHash(includingFee: Bool) -> UInt64 {
-        var w = ByteWriter(capacity: 96)
-        w.fillTrade(self)
-        w.fillCharges(fee: includingFee ? fee : nil, feeAsset: includingFee ? feeAsset : nil, liquidity: liquidity, tsMs: nil)
-        return w.withUnsafeBytes { FNV1a64.hash($0) }
+        includingFee ? contentHashes.includingFee : contentHashes.withoutFee
     }
 
     /// Both content hashes from one encoding: FNV-1a runs byte by byte, so the

@@ -24,10 +24,8 @@ public struct SettledFills: Sendable, Equatable {
 
         /// Both halves in one pass over the id (two FNV-1a chains from two seeds).
         init(_ fillId: String) {
-            (high, low) = FNV1a64.hashPair(fillId, seeds: (FNV1a64.offsetBasis, Self.lowSeed))
+            (high, low) = FNV1a64.hashPair(fillId, seeds: (FNV1a64.offsetBasis, 0x6C62_272E_07BB_0142))
         }
-
-        static let lowSeed: UInt64 = 0x6C62_272E_07BB_0142
 
         static func < (a: Key, b: Key) -> Bool { (a.high, a.low) < (b.high, b.low) }
 
