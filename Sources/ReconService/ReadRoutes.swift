@@ -79,7 +79,7 @@ struct ReadRoutes: Sendable {
 
     func health(_ request: Request) -> Response {
         let h = state.health
-        let text = "{\"status\":\"\(h.ready ? "ok" : "starting")\",\"committed_seq\":\(h.committedSeq),\"folded_seq\":\(h.foldedSeq),\"queued_events\":\(writer.depth),\"failed_runs\":\(h.failures)}"
+        let text = "{\"status\":\"\(h.ready ? "ok" : "starting")\",\"committed_seq\":\(h.committedSeq),\"folded_seq\":\(h.foldedSeq),\"checkpoint_seq\":\(h.checkpointSeq),\"queued_events\":\(writer.depth),\"failed_runs\":\(h.failures)}"
         return HTTPReplies.json(Array(text.utf8), status: h.ready ? .ok : .serviceUnavailable)
     }
 }

@@ -10,9 +10,10 @@ import UnixSignals
 /// The live service: HTTP ingest and reads, group commit, trigger engine,
 /// alerts and metrics, started and stopped together.
 ///
-/// Start-up order: open the log, fold it (startup runs), start the writer, then
-/// listen. Shutdown (SIGTERM/SIGINT, or cancellation): the HTTP server stops
-/// accepting and finishes its requests, the writer commits what is queued, the
+/// Start-up order: open the log, fold it (startup runs), start the checkpoint
+/// writer and the writer, then listen. Shutdown (SIGTERM/SIGINT, or
+/// cancellation): the HTTP server stops accepting and finishes its requests, the
+/// writer commits what is queued, the checkpoint writer finishes its group, the
 /// engine stops after its current run (a backlog is folded at the next start,
 /// so shutdown time stays bounded), the alert queues drain, then `run` returns.
 public final class ReconServer: Sendable {
@@ -25,6 +26,7 @@ public final class ReconServer: Sendable {
     let alerts: AlertDispatcher
     let reports: ReportWriter
     let corrections: AutoCorrector
+    let checkpoints: CheckpointWriter
     let logger: Logger
 
     public init(options: ServeOptions, logger: Logger) throws {
@@ -66,12 +68,15 @@ public final class ReconServer: Sendable {
             onFolded: { seq in state.setFolded(seq) }
         )
         let engine = engine
+        let checkpoints = CheckpointWriter(log: log, logger: logger, onLatest: { seq in state.setCheckpoint(seq) })
+        self.checkpoints = checkpoints
         let writer = GroupCommitWriter(log: log, limits: options.writer) { commit in
             metrics.recordCommit(commit)
             state.recordCommit(requests: commit.requests, events: commit.events)
             if let last = commit.lastSeq {
                 state.setCommitted(last)
                 engine.committed(upTo: last)
+                checkpoints.committed(upTo: last)
             }
         }
         self.writer = writer
@@ -104,11 +109,13 @@ public final class ReconServer: Sendable {
     /// Runs until SIGTERM/SIGINT (or cancellation); `onListening` gets the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         try engine.start()
-        state.setCommitted(try log.lastSeq())
+        let last = try log.lastSeq()
+        state.setCommitted(last)
+        checkpoints.start(committed: last)
         writer.start()
         state.setReady()
         let app = makeApplication(onListening: onListening)
-        let runtime = Runtime(writer: writer, engine: engine, alerts: alerts)
+        let runtime = Runtime(writer: writer, engine: engine, checkpoints: checkpoints, alerts: alerts)
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: runtime),
@@ -152,6 +159,7 @@ public final class ReconServer: Sendable {
     struct Runtime: Service {
         let writer: GroupCommitWriter
         let engine: ReconEngine
+        let checkpoints: CheckpointWriter
         let alerts: AlertDispatcher
 
         func run() async throws {
@@ -159,6 +167,7 @@ public final class ReconServer: Sendable {
             let sending = Task { await alerts.run() }
             try? await gracefulShutdown()
             writer.stop()
+            checkpoints.stop()
             engine.stop()
             alerts.finish()
             await sending.value

@@ -22,6 +22,7 @@ public final class ServiceState: Sendable {
         var runs: [RunEntry] = []
         var runsStart = 0
         var foldedSeq: UInt64 = 0
+        var checkpointSeq: UInt64 = 0
         var committedSeq: UInt64 = 0
         var failures = 0
         var ready = false
@@ -82,6 +83,7 @@ public final class ServiceState: Sendable {
     }
 
     func setFolded(_ seq: UInt64) { inner.withLock { $0.foldedSeq = seq } }
+    func setCheckpoint(_ seq: UInt64) { inner.withLock { $0.checkpointSeq = seq } }
     func setCommitted(_ seq: UInt64) { inner.withLock { $0.committedSeq = max($0.committedSeq, seq) } }
     func setReady() { inner.withLock { $0.ready = true } }
 
@@ -143,11 +145,13 @@ public final class ServiceState: Sendable {
         public var ready: Bool
         public var committedSeq: UInt64
         public var foldedSeq: UInt64
+        /// The newest checkpoint group (0: none yet).
+        public var checkpointSeq: UInt64
         public var failures: Int
     }
 
     public var health: Health {
-        inner.withLock { Health(ready: $0.ready, committedSeq: $0.committedSeq, foldedSeq: $0.foldedSeq, failures: $0.failures) }
+        inner.withLock { Health(ready: $0.ready, committedSeq: $0.committedSeq, foldedSeq: $0.foldedSeq, checkpointSeq: $0.checkpointSeq, failures: $0.failures) }
     }
 }
 

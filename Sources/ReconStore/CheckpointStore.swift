@@ -27,15 +27,49 @@ public import ReconCore
 /// damage, a missing delta) is ignored.
 public final class CheckpointStore: @unchecked Sendable {
     public let log: EventLog
-    /// Events between checkpoints.
-    public let interval: UInt64
+    /// Events between checkpoints when given here; nil: the data folder's setting.
+    private let fixedInterval: UInt64?
 
+    /// Events between checkpoints unless the data folder says otherwise: an as-of
+    /// read folds half of it on average (about 5 ms on the reference machine), and
+    /// a group costs about 0.75 MB of storage per account for a 1M-event log.
     public static let defaultInterval: UInt64 = 10_000
+    /// Intervals `setInterval` accepts: below 100 a group per handful of events
+    /// costs more to write than the events it saves; above 10M an as-of read is a
+    /// replay.
+    public static let intervalRange: ClosedRange<UInt64> = 100...10_000_000
 
-    public init(log: EventLog, interval: UInt64 = CheckpointStore.defaultInterval) {
-        precondition(interval > 0)
+    /// `interval` nil: the data folder's setting (`setInterval`), else the default.
+    /// Reading never needs it (groups are found wherever they were written); only
+    /// `catchUp` spaces new groups by it.
+    public init(log: EventLog, interval: UInt64? = nil) {
+        precondition(interval.map { $0 > 0 } ?? true)
         self.log = log
-        self.interval = interval
+        fixedInterval = interval
+    }
+
+    static let intervalMetaKey = Array("checkpoint_interval".utf8)
+
+    /// Events between the groups `catchUp` writes: the one given at init, else the
+    /// data folder's setting, else `defaultInterval`.
+    public func interval() throws -> UInt64 {
+        if let fixedInterval { return fixedInterval }
+        guard let stored = try log.metaValue(Self.intervalMetaKey) else { return Self.defaultInterval }
+        let value = stored.count == 8 ? stored.withUnsafeBytes { UInt64(bigEndianBytes: $0) } : 0
+        guard Self.intervalRange.contains(value) else {
+            throw StoreError(.corrupt, "the data folder's checkpoint interval is unreadable; set it again with `recon checkpoint --every N`")
+        }
+        return value
+    }
+
+    /// Stores `interval` as the data folder's setting: every later `catchUp` by any
+    /// process spaces new groups by it. Groups already written stay where they are
+    /// (reads find them wherever they are); `deleteAll` and a catch-up respace all.
+    public func setInterval(_ interval: UInt64) throws {
+        guard Self.intervalRange.contains(interval) else {
+            throw StoreError(.badInput, "a checkpoint interval must be \(Self.intervalRange.lowerBound)...\(Self.intervalRange.upperBound) events, not \(interval)")
+        }
+        try log.writeDerived(into: log.meta, [(Self.intervalMetaKey, interval.bigEndianBytes)])
     }
 
     static func key(seq: UInt64, account: String) -> [UInt8] {
@@ -227,9 +261,10 @@ public final class CheckpointStore: @unchecked Sendable {
 
     /// Writes the missing checkpoint groups up to the log's end. Each group is its
     /// own short write transaction, so appends are never held up for long.
-    /// Returns how many groups it wrote.
+    /// `stopWhen` is asked before each group (a service stopping). Returns how
+    /// many groups it wrote.
     @discardableResult
-    public func catchUp(progress: (UInt64, UInt64) -> Void = { _, _ in }) throws -> Int {
+    public func catchUp(progress: (UInt64, UInt64) -> Void = { _, _ in }, stopWhen: () -> Bool = { false }) throws -> Int {
         let last = try log.lastSeq()
         var groupSeq = try latestGroupSeq()
         // Groups of an older layout (written by an earlier release) would make every
@@ -238,6 +273,7 @@ public final class CheckpointStore: @unchecked Sendable {
             try deleteAll()
             groupSeq = 0
         }
+        let interval = try interval()
         guard groupSeq + interval <= last else { return 0 }
         var projection: Projection
         do {
@@ -254,7 +290,7 @@ public final class CheckpointStore: @unchecked Sendable {
         // What the groups before stored, so each group stores only what settled
         // since, and an older generation of closed orders only once.
         var stored = StoredApart(projection)
-        while groupSeq + interval <= last {
+        while groupSeq + interval <= last, !stopWhen() {
             let target = groupSeq + interval
             pending.removeAll(keepingCapacity: true)
             // The group stores the state at `target`, so lists replaced before it need no decoding.
@@ -378,6 +414,15 @@ public final class CheckpointStore: @unchecked Sendable {
         try log.clearDerived(log.checkpoints)
     }
 
+    /// The pages the checkpoints table fills, in bytes.
+    public func storageBytes() throws -> Int {
+        try log.read { reader in
+            var stat = MDB_stat()
+            try check(mdb_stat(reader.txn, log.checkpoints, &stat), "reading the checkpoints table's size")
+            return (stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages) * Int(stat.ms_psize)
+        }
+    }
+
     /// How many checkpoint groups exist.
     public func groupCount() throws -> Int {
         var count = 0
@@ -436,6 +481,21 @@ extension EventLog {
     /// Removes one derived entry (tests damage checkpoints with it); false if absent.
     func removeDerived(_ dbi: MDB_dbi, key: [UInt8]) throws -> Bool {
         try writingDerived { txn in try key.withUnsafeBytes { k in try txn.delete(dbi, key: k) } }
+    }
+
+    /// The `meta` table's value for `key`, nil if absent.
+    func metaValue(_ key: [UInt8]) throws -> [UInt8]? {
+        try read { reader in
+            var key = key
+            var k = MDB_val(), v = MDB_val()
+            let code: Int32 = key.withUnsafeMutableBytes { raw in
+                k = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
+                return mdb_get(reader.txn, meta, &k, &v)
+            }
+            if code == MDB_NOTFOUND { return nil }
+            try check(code, "reading the meta table")
+            return Array(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        }
     }
 
     func clearDerived(_ dbi: MDB_dbi) throws {

@@ -112,6 +112,9 @@ struct BenchReplayCommand: ParsableCommand {
     @Option(help: "As-of reads at random points.")
     var points = 1_000
 
+    @Option(help: ArgumentHelp("Events between checkpoints (as `recon checkpoint --every`).", valueName: "N"))
+    var checkpointEvery = CheckpointStore.defaultInterval
+
     @Option(help: "Scratch folder (deleted afterwards).")
     var scratch = "/tmp/recon-bench-replay"
 
@@ -120,6 +123,9 @@ struct BenchReplayCommand: ParsableCommand {
 
     func run() throws {
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard CheckpointStore.intervalRange.contains(checkpointEvery) else {
+            throw ValidationError("--checkpoint-every must be \(CheckpointStore.intervalRange.lowerBound)...\(CheckpointStore.intervalRange.upperBound)")
+        }
         defer { removeTree(scratch) }
         let (bench, _, buildSeconds) = try BenchLog.make(events: events, accounts: accounts, symbols: symbols, seed: 7, faults: [], at: scratch)
         print("recon bench replay: \(events) events, \(accounts) account(s), \(symbols) symbols (log built in \(String(format: "%.1f", buildSeconds)) s)")
@@ -133,11 +139,13 @@ struct BenchReplayCommand: ParsableCommand {
         precondition(fold.projection == projection, "a fold that steps over replaced snapshot lists must end where a full replay does")
         print(String(format: "  full fold (as state --at)        %8.3f s  %12@  %.2fx baseline  (%d replaced snapshot lists not decoded)",
                      fold.seconds, rate(events, fold.seconds), raw.seconds / fold.seconds, fold.listsSkipped))
-        let store = CheckpointStore(log: bench.log)
+        let store = CheckpointStore(log: bench.log, interval: checkpointEvery)
         let checkpointStart = monotonicSeconds()
         let groups = try store.catchUp()
         let checkpointSeconds = monotonicSeconds() - checkpointStart
-        print(String(format: "  checkpoints: %d groups every %d events in %.3f s", groups, Int(store.interval), checkpointSeconds))
+        let checkpointBytes = try store.storageBytes()
+        print(String(format: "  checkpoints: %d groups every %d events in %.3f s, %.1f MB", groups, Int(checkpointEvery), checkpointSeconds,
+                     Double(checkpointBytes) / 1e6))
 
         var rng = SeededRandom(seed: 99)
         var samples: [Double] = []
@@ -148,7 +156,7 @@ struct BenchReplayCommand: ParsableCommand {
             let start = monotonicSeconds()
             let p = try store.projection(account: account, at: seq)
             samples.append(monotonicSeconds() - start)
-            folded += Int(seq - (seq / store.interval) * store.interval)
+            folded += Int(seq - (seq / checkpointEvery) * checkpointEvery)
             precondition(p.lastSeq <= seq)
         }
         let median = percentile(samples, 0.5), p99 = percentile(samples, 0.99)

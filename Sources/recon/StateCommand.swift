@@ -121,14 +121,27 @@ struct CheckpointCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Flag(help: "Delete every checkpoint first.")
+    @Flag(help: "Delete every checkpoint first (with --every: respace them all).")
     var rebuild = false
+
+    @Option(name: .customLong("every"), help: ArgumentHelp(
+        "Events between checkpoints, kept as the data folder's setting for every later writer (default \(CheckpointStore.defaultInterval)).",
+        discussion: "Smaller: faster as-of reads (each folds half an interval on average), more storage. Groups already written stay where they are unless --rebuild.",
+        valueName: "N"))
+    var every: UInt64?
+
+    func validate() throws {
+        if let every, !CheckpointStore.intervalRange.contains(every) {
+            throw ValidationError("--every must be \(CheckpointStore.intervalRange.lowerBound)...\(CheckpointStore.intervalRange.upperBound) events")
+        }
+    }
 
     func run() throws {
         let log = try data.openLog()
         let store = CheckpointStore(log: log)
+        if let every { try store.setInterval(every) }
         if rebuild { try store.deleteAll() }
         let written = try store.catchUp { done, total in Console.progress("checkpoint", done, total) }
-        print("wrote \(written) checkpoint groups; \(try store.groupCount()) in all, every \(store.interval) events")
+        print("wrote \(written) checkpoint groups; \(try store.groupCount()) in all, every \(try store.interval()) events")
     }
 }

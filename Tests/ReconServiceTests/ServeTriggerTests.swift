@@ -120,4 +120,33 @@ struct ServeTriggerTests {
         #expect(open.contains("fill_missing_local:bot1:large") && !open.contains("fill_missing_local:bot1:small"), "\(open)")
         #expect(server.stop() == 0)
     }
+
+    /// A log only `recon serve` appends to gets checkpoints in the background,
+    /// spaced by the data folder's interval, and `/healthz` says how far they are.
+    @Test func serveWritesCheckpointsInTheBackground() throws {
+        let folder = TempFolder("recon-serve-checkpoints")
+        var server = try ServerProcess(folder: folder.path)
+        #expect(server.stop() == 0)
+        let setting = try ChildProcess(reconBinary, ["checkpoint", "--data", server.data, "--every", "100"], folder: folder.path, name: "every")
+        #expect(setting.wait(timeoutS: 30) == 0, "\(setting.stderr)")
+        #expect(setting.stdout.contains("every 100 events"), "\(setting.stdout)")
+
+        server = try ServerProcess(folder: folder.path, name: "again")
+        #expect(try server.get("/healthz").json()["checkpoint_seq"] as? Int == 0)
+        for batch in 0..<7 {
+            let lines = (0..<50).map { i -> String in
+                let n = batch * 50 + i
+                return #"{"type":"transfer","id":"t-\#(n)","account":"bot1","ts_ms":\#(1_763_000_000_000 + n),"asset":"USDT","amount":"1","kind":"deposit"}"#
+            }
+            #expect(try server.post("/v1/events", lines.joined(separator: "\n")).status == 200)
+        }
+        try eventually("checkpoints up to seq 300", timeoutS: 20) { try server.get("/healthz").json()["checkpoint_seq"] as? Int == 300 }
+        // The state read starts from the group at 300 and agrees with the log.
+        let state = try server.get("/v1/state?account=bot1&at_seq=349").json().description
+        #expect(state.contains("349"), "\(state)")
+        #expect(server.stop() == 0)
+        let after = try ChildProcess(reconBinary, ["checkpoint", "--data", server.data], folder: folder.path, name: "after")
+        #expect(after.wait(timeoutS: 30) == 0)
+        #expect(after.stdout.contains("wrote 0 checkpoint groups; 3 in all, every 100 events"), "\(after.stdout)")
+    }
 }

@@ -106,6 +106,41 @@ import ReconTestSupport
         #expect(try store.projection(account: "acct1", at: 6_000) == expected)
     }
 
+    /// The interval is the data folder's setting: every store without one of its
+    /// own spaces new groups by it; groups already written stay where they are,
+    /// and reads find groups wherever they are.
+    @Test func theIntervalIsTheDataFoldersSetting() throws {
+        let dir = TempFolder()
+        let (log, all) = try makeLog(dir, events: 6_000, accounts: 2, appended: 3_000)
+        #expect(try CheckpointStore(log: log).interval() == CheckpointStore.defaultInterval)
+        try CheckpointStore(log: log).setInterval(700)
+        // Another store (as another process would open): the setting holds.
+        #expect(try CheckpointStore(log: log).interval() == 700)
+        #expect(try CheckpointStore(log: log).catchUp() == 4)
+        #expect(try CheckpointStore(log: log).latestGroupSeq() == 2_800)
+        try CheckpointStore(log: log).setInterval(1_000)
+        try append(all[3_000...], to: log)
+        let store = CheckpointStore(log: log)
+        #expect(try store.catchUp() == 3)
+        #expect(try store.settledDeltaSizes(account: "acct1").map(\.group) == [700, 1_400, 2_100, 2_800, 3_800, 4_800, 5_800])
+        for seq: UInt64 in [2_799, 3_000, 4_801, 6_000] {
+            var expected = AccountProjection(account: "acct2")
+            for (i, e) in all.prefix(Int(seq)).enumerated() where e.account == "acct2" { expected.apply(e, seq: UInt64(i + 1)) }
+            #expect(try store.projection(account: "acct2", at: seq) == expected, "at \(seq)")
+        }
+        // Out of range: refused, the setting unchanged.
+        for bad: UInt64 in [0, 99, 10_000_001] {
+            #expect(throws: StoreError.self) { try store.setInterval(bad) }
+        }
+        #expect(try store.interval() == 1_000)
+        // A given interval wins over the setting (tests, benchmarks).
+        #expect(try CheckpointStore(log: log, interval: 250).interval() == 250)
+        // A damaged setting says how to fix it; reads do not need it.
+        try log.writeDerived(into: log.meta, [(CheckpointStore.intervalMetaKey, [1, 2, 3])])
+        #expect { try store.interval() } throws: { "\($0)".contains("recon checkpoint --every") }
+        #expect(try store.projection(account: "acct1", at: 6_000).lastSeq > 0)
+    }
+
     /// Closing after closing: cancels of orders the bot never logged (each closes
     /// one at once) for two accounts, and every 50th event a late fill for an
     /// order of `bot1` closed about 30,000 events before, which changes an order

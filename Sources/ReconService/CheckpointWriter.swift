@@ -1,0 +1,139 @@
+import Foundation
+public import Logging
+public import ReconStore
+
+/// Writes checkpoint groups in the background while the service takes events,
+/// so as-of reads (`/v1/state?at=`, `recon state`) stay near a checkpoint on a
+/// log that only `recon serve` appends to.
+///
+/// A thread of its own, woken by commits: once the log holds a whole interval
+/// past the newest group (`CheckpointStore.interval()`, the data folder's
+/// setting), it folds from that group and writes the missing ones. Each group is
+/// its own short write transaction, so the group-commit writer waits at most for
+/// one group (about 1 MB for a busy account), never for the catch-up. The fold
+/// reads through its own read transactions; the engine's fold is untouched.
+///
+/// A failed catch-up (disk full, a damaged record) is logged and tried again at
+/// the next commit after `retryAfter`; checkpoints are derived data, so a
+/// missing group costs reads time, never an answer. Stopping waits for the
+/// group being written, not for the rest.
+public final class CheckpointWriter: @unchecked Sendable {
+    private let store: CheckpointStore
+    private let logger: Logger
+    private let retryAfterNs: UInt64
+    private let onLatest: @Sendable (UInt64) -> Void
+
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var committedSeq: UInt64 = 0
+    private var stopping = false
+    private var running = false
+    private var groupsWritten = 0
+
+    /// `onLatest` gets the newest group's seq after each look at the log.
+    public init(log: EventLog, logger: Logger, retryAfterMs: Int64 = 10_000, onLatest: @escaping @Sendable (UInt64) -> Void = { _ in }) {
+        store = CheckpointStore(log: log)
+        self.logger = logger
+        self.onLatest = onLatest
+        retryAfterNs = UInt64(max(0, retryAfterMs)) * 1_000_000
+    }
+
+    /// Groups written since `start`.
+    public var written: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return groupsWritten
+    }
+
+    /// Starts the thread; it first catches up with the log as it is.
+    public func start(committed seq: UInt64) {
+        condition.lock()
+        committedSeq = max(committedSeq, seq)
+        running = true
+        condition.unlock()
+        let thread = Thread { [self] in
+            ReconEngine.lowerPriority()
+            loop()
+            condition.lock()
+            running = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "recon-checkpoints"
+        thread.start()
+    }
+
+    /// Called after each commit.
+    public func committed(upTo seq: UInt64) {
+        condition.lock()
+        if seq > committedSeq {
+            committedSeq = seq
+            condition.signal()
+        }
+        condition.unlock()
+    }
+
+    /// Stops after the group being written, if any.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while running { condition.wait() }
+        condition.unlock()
+    }
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    private func loop() {
+        var checkedUpTo: UInt64 = 0
+        var notBeforeNs: UInt64 = 0
+        while true {
+            condition.lock()
+            while !stopping {
+                let now = DispatchTime.now().uptimeNanoseconds
+                if committedSeq <= checkedUpTo {
+                    condition.wait()
+                } else if now < notBeforeNs {
+                    // Waiting out a failure's back-off.
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: Double(notBeforeNs - now) / 1e9))
+                } else {
+                    break
+                }
+            }
+            let target = committedSeq
+            let stop = stopping
+            condition.unlock()
+            if stop { return }
+            do {
+                // The newest group and the interval are read each time: another
+                // process (`recon checkpoint --every N`) may have changed either.
+                let newest = try store.latestGroupSeq()
+                onLatest(newest)
+                guard try newest + store.interval() <= target else {
+                    checkedUpTo = target
+                    continue
+                }
+                let start = DispatchTime.now().uptimeNanoseconds
+                let groups = try store.catchUp(stopWhen: { [self] in isStopping })
+                condition.lock()
+                groupsWritten += groups
+                condition.unlock()
+                checkedUpTo = target
+                let latest = try store.latestGroupSeq()
+                onLatest(latest)
+                if groups > 0 {
+                    logger.info("checkpoints written", metadata: [
+                        "groups": "\(groups)", "latest_seq": "\(latest)",
+                        "seconds": "\(String(format: "%.2f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))"])
+                }
+            } catch {
+                logger.error("checkpoints_failed", metadata: ["reason": "\(error)", "retry_after_ms": "\(retryAfterNs / 1_000_000)"])
+                notBeforeNs = DispatchTime.now().uptimeNanoseconds + retryAfterNs
+            }
+        }
+    }
+}
