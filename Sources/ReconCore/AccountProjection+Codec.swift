@@ -6,7 +6,7 @@
 /// always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 7
+    public static let checkpointVersion: UInt8 = 8
 
     /// The checkpoint bytes; with `olderClosedOrdersApart`, without the older
     /// generation of closed orders (a checkpoint group stores it once, apart; see
@@ -44,22 +44,12 @@ extension AccountProjection {
 }
 
 extension ClosedOrders {
-    /// The older generation as a checkpoint stores it apart: its number, then its entries.
-    public func encodedOlder() -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + 48 * generations.older.count)
-        w.varint(UInt64(rotations))
-        w.list(generations.older) { w, e in w.closedOrder(e) }
-        return w.bytes
-    }
-
-    /// Attaches an older generation stored apart, if it is the one this
-    /// projection's closings rotated to.
+    /// Attaches an older generation stored apart (`encodedOlder()`), if it is the
+    /// one this projection's closings rotated to.
     public mutating func attachOlder(encoded bytes: UnsafeRawBufferPointer) throws(CodecError) {
         var r = ByteReader(bytes)
         guard olderStoredApart, try r.nonNegativeInt() == rotations else { throw .malformed("closed orders of another generation") }
-        let entries = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }
-        guard r.remaining == 0 else { throw .malformed("trailing bytes after closed orders") }
-        attachOlder(entries)
+        attachOlder(try StoredGeneration(validating: bytes))
     }
 }
 
@@ -88,16 +78,15 @@ extension LocalProjection {
         }
         // In closing order, which is part of the state (it decides which orders
         // the next rotation forgets), so no sort is needed for stable bytes.
-        let (older, recent) = closedOrders.generations
         w.varint(UInt64(closedOrders.rotations))
         // Apart only when there is an older generation (one canonical form each).
         if (olderClosedOrdersApart && closedOrders.rotations > 0) || closedOrders.olderStoredApart {
             w.u8(0)
         } else {
             w.u8(1)
-            w.list(older) { w, e in w.closedOrder(e) }
+            w.list(closedOrders.generations.older) { w, e in w.closedOrder(e) }
         }
-        w.list(recent) { w, e in w.closedOrder(e) }
+        w.list(closedOrders.recentEntries) { w, e in w.closedOrder(e) }
         w.sortedMap(positions) { w, p in
             w.string(p.symbol)
             w.decimal(p.position.qty)

@@ -44,7 +44,12 @@ public struct ClosedOrders: Sendable, Equatable {
         }
     }
 
+    /// The older generation when it rotated here (empty when it is `olderStored`).
     private var older = Generation()
+    /// The older generation when it was attached from a checkpoint: searched in its
+    /// stored bytes (`StoredGeneration`). Two fields rather than an enum, so that a
+    /// lookup (every order submitted asks) reads the table in place, not a copy.
+    private var olderStored: StoredGeneration?
     private var recent = Generation()
     /// How many times the recent generation became the older one: names the older
     /// generation (0: there is none).
@@ -66,23 +71,39 @@ public struct ClosedOrders: Sendable, Equatable {
 
     /// Supplies the older generation of a projection decoded without it (the
     /// codec's `attachOlder(encoded:)` checks that it is the right one first).
-    mutating func attachOlder(_ entries: [Entry]) {
+    mutating func attachOlder(_ stored: StoredGeneration) {
         precondition(olderStoredApart, "the older generation is already here")
-        older = Generation(entries)
+        olderStored = stored
         olderStoredApart = false
     }
 
     /// Entries held (an order changed after its generation became the older one
     /// counts twice).
-    public var count: Int { older.entries.count + recent.entries.count }
+    public var count: Int { olderCount + recent.entries.count }
 
-    /// The two generations' entries, older first, each in closing order.
-    public var generations: (older: [Entry], recent: [Entry]) { (older.entries, recent.entries) }
+    private var olderCount: Int { olderStored?.count ?? older.entries.count }
+
+    /// The recent generation's entries, in closing order.
+    public var recentEntries: [Entry] { recent.entries }
+
+    /// The two generations' entries, older first, each in closing order (an older
+    /// generation attached from a checkpoint is decoded for it).
+    public var generations: (older: [Entry], recent: [Entry]) { (olderStored?.entries() ?? older.entries, recent.entries) }
 
     public subscript(orderId: String) -> ClosedOrder? {
         if let slot = recent.slots.valueIfAny(forKey: orderId) { return recent.entries[slot].order }
-        if let slot = older.slots.valueIfAny(forKey: orderId) { return older.entries[slot].order }
-        return nil
+        return olderOrder(orderId)
+    }
+
+    private func olderOrder(_ orderId: String) -> ClosedOrder? {
+        if olderStored != nil { return olderStored?.order(orderId) }
+        guard let slot = older.slots.valueIfAny(forKey: orderId) else { return nil }
+        return older.entries[slot].order
+    }
+
+    /// The older generation as a checkpoint stores it apart (see `StoredGeneration`).
+    public func encodedOlder() -> [UInt8] {
+        olderStored?.bytes ?? StoredGeneration.encode(older.entries, number: rotations)
     }
 
     /// Changes a remembered order: in place in the recent generation, by a changed
@@ -93,10 +114,9 @@ public struct ClosedOrders: Sendable, Equatable {
             change(&recent.entries[slot].order)
             return true
         }
-        if let slot = older.slots.valueIfAny(forKey: orderId) {
+        if var order = olderOrder(orderId) {
             // The older generation stays as it was stored: the changed order goes
             // to the recent one, which shadows it.
-            var order = older.entries[slot].order
             change(&order)
             recent.append(orderId, order)
             return true
@@ -112,6 +132,7 @@ public struct ClosedOrders: Sendable, Equatable {
     public mutating func insert(_ orderId: String, _ order: ClosedOrder) {
         if recent.entries.count >= Self.generationSize {
             older = recent
+            olderStored = nil
             rotations += 1
             recent = Generation()
             recent.slots.reserveCapacity(Self.generationSize)
@@ -122,6 +143,6 @@ public struct ClosedOrders: Sendable, Equatable {
 
     public static func == (a: ClosedOrders, b: ClosedOrders) -> Bool {
         a.rotations == b.rotations && a.olderStoredApart == b.olderStoredApart
-            && a.older.entries == b.older.entries && a.recent.entries == b.recent.entries
+            && a.generations.older == b.generations.older && a.recent.entries == b.recent.entries
     }
 }

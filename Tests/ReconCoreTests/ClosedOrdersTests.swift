@@ -71,6 +71,57 @@ import Testing
         #expect(young.encoded(olderClosedOrdersApart: true) == young.encoded())
     }
 
+    /// An older generation attached from its stored bytes answers every id as the
+    /// generation it was written from: each id's latest entry (one id closed twice
+    /// in it included), nil for ids it lacks; its entries and bytes are the same.
+    @Test func aStoredGenerationAnswersAsItsTable() throws {
+        var orders = ClosedOrders()
+        func id(_ i: Int) -> String { i % 5 == 0 ? "order-ü-\(i)-with-a-longer-identifier" : "o\(i)" }
+        for i in 0..<Self.g {
+            orders.insert(id(i), Self.closed(i))
+            if i == 777 { orders.insert(id(3), Self.closed(99_999)) }
+        }
+        orders.insert("recent-only", Self.closed(1))
+        let older = orders.generations.older
+        #expect(older.count == Self.g && orders.rotations == 1)
+        let bytes = orders.encodedOlder()
+        let stored = try bytes.withUnsafeBytes { try StoredGeneration(validating: $0) }
+        var latest: [String: ClosedOrder] = [:]
+        for e in older { latest[e.orderId] = e.order }
+        for (orderId, order) in latest { #expect(stored.order(orderId) == order, "\(orderId)") }
+        #expect(stored.order(id(3)) == Self.closed(99_999), "the later entry of an id closed twice")
+        for absent in ["recent-only", "o", "", "o\(Self.g)", "order-ü-5-with-a-longer-identifie"] { #expect(stored.order(absent) == nil, "\(absent)") }
+        #expect(stored.entries() == older)
+        #expect(StoredGeneration.encode(older, number: 1) == bytes)
+        #expect(stored.count == older.count)
+    }
+
+    /// Damage to a stored generation's structure is refused when it is attached;
+    /// a changed hash can make an order unknown but never answers with another's.
+    @Test func aDamagedStoredGenerationIsRefusedOrNeverWrong() throws {
+        var orders = ClosedOrders()
+        for i in 0..<(Self.g + 1) { orders.insert("o\(i)", Self.closed(i)) }
+        let bytes = orders.encodedOlder()
+        let indexStart = bytes.count - Self.g * StoredGeneration.pairSize
+        var rng = SeededRandom(seed: 5)
+        var refused = 0
+        for trial in 0..<300 {
+            var damaged = bytes
+            // Half in the header and entries' first bytes, half in the index.
+            let at = trial % 2 == 0 ? rng.below(64) : indexStart + rng.below(bytes.count - indexStart)
+            damaged[at] ^= UInt8(1 + rng.below(255))
+            guard let g = try? damaged.withUnsafeBytes({ try StoredGeneration(validating: $0) }) else { refused += 1; continue }
+            guard at >= indexStart else { continue }
+            for i in stride(from: 0, to: Self.g, by: 37) {
+                let answer = g.order("o\(i)")
+                #expect(answer == nil || answer == Self.closed(i), "trial \(trial): o\(i)")
+            }
+        }
+        #expect(refused > 100, "offsets, order and counts are checked: \(refused) of 300 refused")
+        #expect(throws: CodecError.self) { try bytes.dropLast().withUnsafeBytes { try StoredGeneration(validating: $0) } }
+        #expect(throws: CodecError.self) { try (bytes + [0]).withUnsafeBytes { try StoredGeneration(validating: $0) } }
+    }
+
     func cancel(_ id: String, seq: Int) -> Event {
         Event(id: "c\(seq)", account: "bot1", tsMs: Int64(seq), body: .orderCanceled(OrderCanceled(orderId: id)))
     }
