@@ -131,8 +131,10 @@ public struct SettledFills: Sendable, Equatable {
         /// returns the size the whole set had when the delta was written.
         public mutating func add(delta bytes: UnsafeRawBufferPointer) throws(CodecError) -> Int {
             let start = items.count
+            var previous: Key?
             let total = try SettledFills.readDelta(bytes) { (key, digest) throws(CodecError) in
-                if items.count > start && !(items[items.count - 1].key < key) { throw .malformed("settled fills out of order") }
+                if let previous, !(previous < key) { throw .malformed("settled fills out of order") }
+                previous = key
                 items.append(Entry(key: key, digest: digest))
             }
             if items.count > start { runs.append(start..<items.count) }
