@@ -23,12 +23,7 @@ public final class CheckpointWriter: @unchecked Sendable {
     private let retryAfterNs: UInt64
     private let onLatest: @Sendable (UInt64) -> Void
 
-    private let condition = NSCondition()
-    // Guarded by `condition`.
-    private var committedSeq: UInt64 = 0
-    private var stopping = false
-    private var running = false
-    private var groupsWritten = 0
+    private let follower = CommitFollower()
 
     /// `onLatest` gets the newest group's seq after each look at the log.
     public init(log: EventLog, logger: Logger, retryAfterMs: Int64 = 10_000, onLatest: @escaping @Sendable (UInt64) -> Void = { _ in }) {
@@ -38,26 +33,13 @@ public final class CheckpointWriter: @unchecked Sendable {
         retryAfterNs = UInt64(max(0, retryAfterMs)) * 1_000_000
     }
 
-    /// Groups written since `start`.
-    public var written: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return groupsWritten
-    }
-
     /// Starts the thread; it first catches up with the log as it is.
     public func start(committed seq: UInt64) {
-        condition.lock()
-        committedSeq = max(committedSeq, seq)
-        running = true
-        condition.unlock()
+        follower.starting(committed: seq)
         let thread = Thread { [self] in
             ReconEngine.lowerPriority()
             loop()
-            condition.lock()
-            running = false
-            condition.broadcast()
-            condition.unlock()
+            follower.finished()
         }
         thread.name = "recon-checkpoints"
         thread.start()
@@ -65,49 +47,21 @@ public final class CheckpointWriter: @unchecked Sendable {
 
     /// Called after each commit.
     public func committed(upTo seq: UInt64) {
-        condition.lock()
-        if seq > committedSeq {
-            committedSeq = seq
-            condition.signal()
-        }
-        condition.unlock()
+        follower.committed(upTo: seq)
     }
 
     /// Stops after the group being written, if any.
     public func stop() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        while running { condition.wait() }
-        condition.unlock()
-    }
-
-    private var isStopping: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopping
+        follower.stop()
     }
 
     private func loop() {
         var checkedUpTo: UInt64 = 0
         var notBeforeNs: UInt64 = 0
         while true {
-            condition.lock()
-            while !stopping {
-                let now = DispatchTime.now().uptimeNanoseconds
-                if committedSeq <= checkedUpTo {
-                    condition.wait()
-                } else if now < notBeforeNs {
-                    // Waiting out a failure's back-off.
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: Double(notBeforeNs - now) / 1e9))
-                } else {
-                    break
-                }
-            }
-            let target = committedSeq
-            let stop = stopping
-            condition.unlock()
-            if stop { return }
+            // New commits, once a failure's back-off is over.
+            let next = follower.next { committed in committed <= checkedUpTo ? .waitForCommit : .waitUntil(notBeforeNs) }
+            guard let target = next else { return }
             do {
                 // The newest group and the interval are read each time: another
                 // process (`recon checkpoint --every N`) may have changed either.
@@ -118,10 +72,7 @@ public final class CheckpointWriter: @unchecked Sendable {
                     continue
                 }
                 let start = DispatchTime.now().uptimeNanoseconds
-                let groups = try store.catchUp(stopWhen: { [self] in isStopping })
-                condition.lock()
-                groupsWritten += groups
-                condition.unlock()
+                let groups = try store.catchUp(stopWhen: { [follower] in follower.isStopping })
                 checkedUpTo = target
                 let latest = try store.latestGroupSeq()
                 onLatest(latest)

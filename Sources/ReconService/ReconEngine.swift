@@ -56,12 +56,7 @@ public final class ReconEngine: @unchecked Sendable {
     private let onFailure: FailureSink
     private let onFolded: @Sendable (UInt64) -> Void
 
-    private let condition = NSCondition()
-    // Guarded by `condition`.
-    private var committedSeq: UInt64 = 0
-    private var stopping = false
-    private var finished = false
-    private var started = false
+    private let follower = CommitFollower()
 
     // Owned by the engine thread.
     private var runner: ReplayRunner
@@ -90,20 +85,11 @@ public final class ReconEngine: @unchecked Sendable {
     /// trigger, then follows commits. Throws only if the log cannot be read at all.
     public func start() throws {
         let last = try log.lastSeq()
-        condition.lock()
-        committedSeq = max(committedSeq, last)
-        started = true
-        condition.unlock()
+        follower.starting(committed: last)
         let thread = Thread { [self] in
             Self.lowerPriority()
-            if catchUp(to: last) {
-                loop()
-            } else {
-                condition.lock()
-                finished = true
-                condition.broadcast()
-                condition.unlock()
-            }
+            if catchUp(to: last) { loop() }
+            follower.finished()
         }
         thread.name = "recon-engine"
         thread.start()
@@ -115,11 +101,7 @@ public final class ReconEngine: @unchecked Sendable {
     /// updates of `/healthz`'s `folded_seq`).
     static let catchUpPiece: UInt64 = 65_536
 
-    private var isStopping: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopping
-    }
+    private var isStopping: Bool { follower.isStopping }
 
     /// Folds `[1, last]` with its canonical runs, then runs each account once.
     /// A failure (a damaged record) is reported as a failed run and the fold
@@ -148,12 +130,7 @@ public final class ReconEngine: @unchecked Sendable {
                 return false
             } catch {
                 fail(account: nil, atSeq: (error as? StoreError)?.seq ?? 0, reason: "folding the log at start-up: \(error)")
-                condition.lock()
-                let until = Date(timeIntervalSinceNow: Double(settings.retryAfterFailureMs) / 1_000)
-                while !stopping && condition.wait(until: until) {}
-                let stop = stopping
-                condition.unlock()
-                if stop { return false }
+                if !follower.sleep(ms: settings.retryAfterFailureMs) { return false }
             }
         }
         foldedSeq = last
@@ -170,51 +147,29 @@ public final class ReconEngine: @unchecked Sendable {
 
     /// The writer committed up to `seq`.
     public func committed(upTo seq: UInt64) {
-        condition.lock()
-        if seq > committedSeq {
-            committedSeq = seq
-            condition.signal()
-        }
-        condition.unlock()
+        follower.committed(upTo: seq)
     }
 
     /// Stops the thread after the run in progress. A backlog of committed but
     /// unfolded events and pending post-fill runs are left: the next start folds
     /// the log and runs every account, so shutdown time stays bounded.
     public func stop() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        while started && !finished { condition.wait() }
-        condition.unlock()
+        follower.stop()
     }
 
     private func loop() {
         while true {
-            condition.lock()
-            while !stopping {
+            let next = follower.next { [self] committed in
                 let now = Self.nowNs()
                 let firstDue = min(nextPeriodicNs, postFill.values.map(\.dueNs).min() ?? .max)
-                let canFold = committedSeq > foldedSeq && now >= retryNotBeforeNs
-                if canFold || firstDue <= now { break }
-                var deadline = firstDue
-                if committedSeq > foldedSeq { deadline = min(deadline, retryNotBeforeNs) }
-                let seconds = min(Double(deadline - now) / 1e9, 3_600)
-                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+                let canFold = committed > foldedSeq && now >= retryNotBeforeNs
+                if canFold || firstDue <= now { return .proceed }
+                return .waitUntil(committed > foldedSeq ? min(firstDue, retryNotBeforeNs) : firstDue)
             }
-            let target = committedSeq
-            let stop = stopping
-            condition.unlock()
-            if stop {
-                // Stop at once, whatever the backlog: shutdown time stays bounded.
-                // Nothing is lost: the next start folds the log (canonical runs
-                // included) and runs every account once.
-                condition.lock()
-                finished = true
-                condition.broadcast()
-                condition.unlock()
-                return
-            }
+            // Stop at once, whatever the backlog: shutdown time stays bounded.
+            // Nothing is lost: the next start folds the log (canonical runs
+            // included) and runs every account once.
+            guard let target = next else { return }
             if target > foldedSeq { fold(to: target) }
             runDuePostFills()
             runPeriodicIfDue()
