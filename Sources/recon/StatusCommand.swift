@@ -27,6 +27,16 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "JSON output: one object per account.")
     var json = false
 
+    /// How far checkpoints reach (as-of reads fold from the newest at or below
+    /// their point), and the interval new ones are written at.
+    static func checkpointLine(_ log: EventLog) throws -> String {
+        let store = CheckpointStore(log: log)
+        let newest = try store.latestGroupSeq()
+        let every = (try? store.interval()).map { "every \($0) events" } ?? "interval unreadable: set it with `recon checkpoint --every N`"
+        guard newest > 0 else { return "checkpoints: none yet (`recon checkpoint` or `recon serve` writes them), \(every)" }
+        return "checkpoints: \(try store.groupCount()) groups, the newest at seq \(newest) of \(try log.lastSeq()), \(every)"
+    }
+
     func run() throws {
         let config = try configOptions.load()
         let log = try data.openLog(readOnly: true)
@@ -69,6 +79,7 @@ struct StatusCommand: ParsableCommand {
         } else {
             print("accounts at seq \(seq) (config \(config.hash.prefix(19))…)")
             print(table.rows.isEmpty ? "  (no accounts)" : table.render())
+            print(try Self.checkpointLine(log))
         }
         switch worst {
         case .critical?: throw ExitCode(3)

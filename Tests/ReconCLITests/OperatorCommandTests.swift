@@ -155,8 +155,16 @@ import ReconTestSupport
         let fromTheLog = try CLIRunner.run(args)
         #expect(fromTheLog.status == 0, "\(fromTheLog.stderr)")
         #expect(fromTheLog.stdout.contains("\"asset\""))
+        let status = ["status", "--data", dir.path + "/d"]
+        #expect(try CLIRunner.run(status).stdout.contains("checkpoints: none yet"))
         let checkpoint = try CLIRunner.run(["checkpoint", "--data", dir.path + "/d"])
         #expect(checkpoint.stdout.contains("wrote 2 checkpoint groups"), "\(checkpoint.stdout)")
         #expect(try CLIRunner.run(args).stdout == fromTheLog.stdout)
+        #expect(try CLIRunner.run(status).stdout.contains("checkpoints: 2 groups, the newest at seq 20000 of 25000, every 10000 events"))
+        // Denser groups from the next one on; reads answer the same.
+        #expect(try CLIRunner.run(["checkpoint", "--data", dir.path + "/d", "--every", "1500"]).stdout
+            .contains("wrote 3 checkpoint groups; 5 in all, every 1500 events"))
+        #expect(try CLIRunner.run(args).stdout == fromTheLog.stdout)
+        #expect(try CLIRunner.run(status).stdout.contains("checkpoints: 5 groups, the newest at seq 24500 of 25000, every 1500 events"))
     }
 }
