@@ -31,8 +31,9 @@ public final class CheckpointStore: @unchecked Sendable {
     private let fixedInterval: UInt64?
 
     /// Events between checkpoints unless the data folder says otherwise: an as-of
-    /// read folds half of it on average (about 5 ms on the reference machine), and
-    /// a group costs about 0.75 MB of storage per account for a 1M-event log.
+    /// read folds half of it on average (a third of the read's time), and a group
+    /// costs about 0.85 MB per account in a 1M-event log (halving the interval cut
+    /// as-of reads by about a tenth for 65 % more storage; BENCHMARKS.md).
     public static let defaultInterval: UInt64 = 10_000
     /// Intervals `setInterval` accepts: below 100 a group per handful of events
     /// costs more to write than the events it saves; above 10M an as-of read is a
@@ -69,6 +70,7 @@ public final class CheckpointStore: @unchecked Sendable {
         guard Self.intervalRange.contains(interval) else {
             throw StoreError(.badInput, "a checkpoint interval must be \(Self.intervalRange.lowerBound)...\(Self.intervalRange.upperBound) events, not \(interval)")
         }
+        // One short write transaction, as a checkpoint group's.
         try log.writeDerived(into: log.meta, [(Self.intervalMetaKey, interval.bigEndianBytes)])
     }
 
