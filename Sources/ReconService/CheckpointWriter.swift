@@ -8,7 +8,8 @@ public import ReconStore
 ///
 /// A thread of its own, woken by commits: once the log holds a whole interval
 /// past the newest group (`CheckpointStore.interval()`, the data folder's
-/// setting), it folds from that group and writes the missing ones. Each group is
+/// setting), it folds from that group and writes the missing ones; groups of an
+/// earlier release's layout are rewritten at the first wake. Each group is
 /// its own short write transaction, so the group-commit writer waits at most for
 /// one group (about 1 MB for a busy account), never for the catch-up. The fold
 /// reads through its own read transactions; the engine's fold is untouched.
@@ -56,21 +57,20 @@ public final class CheckpointWriter: @unchecked Sendable {
     }
 
     private func loop() {
-        var checkedUpTo: UInt64 = 0
+        // Nil until the first look, which comes at once (the log as it is).
+        var checkedUpTo: UInt64?
         var notBeforeNs: UInt64 = 0
         while true {
             // New commits, once a failure's back-off is over.
-            let next = follower.next { committed in committed <= checkedUpTo ? .waitForCommit : .waitUntil(notBeforeNs) }
+            let next = follower.next { committed in
+                checkedUpTo.map { committed <= $0 } ?? false ? .waitForCommit : .waitUntil(notBeforeNs)
+            }
             guard let target = next else { return }
             do {
-                // The newest group and the interval are read each time: another
-                // process (`recon checkpoint --every N`) may have changed either.
-                let newest = try store.latestGroupSeq()
-                onLatest(newest)
-                guard try newest + store.interval() <= target else {
-                    checkedUpTo = target
-                    continue
-                }
+                // Asked at every wake: it reads the newest group and the interval
+                // each time (another process, `recon checkpoint --every N`, may
+                // change either), returns at once when no group is due, and
+                // rewrites groups an earlier release wrote even then.
                 let start = DispatchTime.now().uptimeNanoseconds
                 let groups = try store.catchUp(stopWhen: { [follower] in follower.isStopping })
                 checkedUpTo = target

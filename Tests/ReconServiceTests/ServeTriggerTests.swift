@@ -145,6 +145,10 @@ struct ServeTriggerTests {
         let state = try server.get("/v1/state?account=bot1&at_seq=349").json().description
         #expect(state.contains("349"), "\(state)")
         #expect(server.stop() == 0)
+        // A restart reports the groups there are before anything new is committed.
+        server = try ServerProcess(folder: folder.path, name: "third")
+        try eventually("checkpoint_seq 300 after a restart", timeoutS: 20) { try server.get("/healthz").json()["checkpoint_seq"] as? Int == 300 }
+        #expect(server.stop() == 0)
         let after = try ChildProcess(reconBinary, ["checkpoint", "--data", server.data], folder: folder.path, name: "after")
         #expect(after.wait(timeoutS: 30) == 0)
         #expect(after.stdout.contains("wrote 0 checkpoint groups; 3 in all, every 100 events"), "\(after.stdout)")
