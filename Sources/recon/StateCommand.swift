@@ -13,9 +13,16 @@ struct StateCommand: ParsableCommand {
             never the whole log. --json prints everything with provenance: each value \
             carries the seq of the event that last changed it.
 
+            --key follows one value instead: position:SYMBOL, order:ORDER_ID or \
+            balance:ASSET. It prints every event up to the point that changed the \
+            value on either side, with the value after it: the events that built it, \
+            and since when each side says what it says. (It reads the account's \
+            events from the start of the log.)
+
             Examples:
               recon state --account bot1
               recon state --account bot1 --at-time 2026-11-25T14:02:00Z --side remote
+              recon state --account bot1 --key position:BTC-PERP --at 120000
             """
     )
 
@@ -31,9 +38,22 @@ struct StateCommand: ParsableCommand {
     @Flag(help: "Print JSON with provenance.")
     var json = false
 
+    @Option(help: ArgumentHelp("Follow one value: position:SYMBOL, order:ORDER_ID or balance:ASSET.", valueName: "KEY"))
+    var key: String?
+
+    func validate() throws {
+        if let key, ProjectionKey(key) == nil {
+            throw ValidationError("--key must be position:SYMBOL, order:ORDER_ID or balance:ASSET, not \"\(key)\"")
+        }
+    }
+
     func run() throws {
         let log = try data.openLog(readOnly: true)
         let seq = try point.resolve(log)
+        if let key, let followed = ProjectionKey(key) {
+            try printHistory(of: followed, log: log, to: seq)
+            return
+        }
         let projection = try CheckpointStore(log: log).projection(account: account, at: seq)
         if projection.lastSeq == 0 && seq > 0 {
             Console.error("note: account \(account) has no events up to seq \(seq)")
@@ -47,6 +67,58 @@ struct StateCommand: ParsableCommand {
         print("account \(account) at seq \(seq)" + (projection.venue.map { " (venue \($0))" } ?? ""))
         if side != .remote { printLocal(projection.local) }
         if side != .local { printRemote(projection.remote) }
+    }
+
+    /// The events that changed `key` up to `seq`, folded from the log's start (a
+    /// value's history is what a checkpoint does not keep).
+    private func printHistory(of key: ProjectionKey, log: EventLog, to seq: UInt64) throws {
+        var projection = AccountProjection(account: account)
+        var history = KeyHistory(key: key, from: projection)
+        try log.scan(from: 1, to: seq) { logged in
+            if logged.seq % 65_536 == 0 { Console.progress("history", logged.seq, seq) }
+            guard logged.event.account == account else { return true }
+            projection.apply(logged.event, seq: logged.seq)
+            history.note(logged.event, seq: logged.seq, after: projection)
+            return true
+        }
+        Console.progress("history", seq, seq)
+        if projection.lastSeq == 0 && seq > 0 {
+            Console.error("note: account \(account) has no events up to seq \(seq)")
+        }
+        let changes = history.changes.filter { side == .both || $0.side == (side == .local ? "local" : "remote") }
+        if json {
+            var w = JSONWriter()
+            w.objectValue { w in
+                w.field("account", account)
+                w.field("key", key.description)
+                w.key("at_seq")
+                w.uint(seq)
+                w.key("changes")
+                w.arrayValue { w in
+                    for c in changes {
+                        w.objectValue { w in
+                            w.key("seq")
+                            w.uint(c.seq)
+                            w.field("event_id", c.eventId)
+                            w.field("type", c.type.name)
+                            w.key("ts_ms")
+                            w.int(c.tsMs)
+                            w.field("side", c.side)
+                            w.key("value")
+                            if let value = c.value { w.string(value) } else { w.null() }
+                        }
+                    }
+                }
+            }
+            print(w.text)
+            return
+        }
+        print("\(key) of account \(account), up to seq \(seq): \(changes.count) change\(changes.count == 1 ? "" : "s")")
+        var table = TextTable(["seq", "time", "event", "id", "side", "value after"], rightAligned: [0])
+        for c in changes {
+            table.add(["\(c.seq)", isoTime(c.tsMs), c.type.name, c.eventId, c.side, c.value ?? "(none)"])
+        }
+        print(table.rows.isEmpty ? "  (no event changed it)" : table.render())
     }
 
     private func printLocal(_ local: LocalProjection) {

@@ -72,4 +72,41 @@ import ReconTestSupport
         let bad = try CLIRunner.run(["state", "--data", dir.path, "--account", "bot1", "--at", "99"])
         #expect(bad.status != 0 && bad.stderr.contains("past the end of the log"))
     }
+
+    /// `state --key` lists the events that changed one value, on each side, with
+    /// the value after each: the bot's fills of the symbol (not another symbol's),
+    /// and the venue's report.
+    @Test func stateFollowsOneKeyThroughTheLog() throws {
+        let dir = TempFolder("recon-state-key")
+        _ = try CLIRunner.run(["append", "--data", dir.path, Self.fixtures + "/missed_fill/events.ndjson"])
+        func changes(_ key: String, _ extra: [String] = []) throws -> [[String: Any]] {
+            let out = try CLIRunner.run(["state", "--data", dir.path, "--account", "bot1", "--key", key, "--json"] + extra)
+            #expect(out.status == 0, "\(out.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any]
+            #expect(json?["key"] as? String == key)
+            return json?["changes"] as? [[String: Any]] ?? []
+        }
+        func summary(_ c: [[String: Any]]) -> [String] {
+            c.map { "\($0["seq"] as? Int ?? 0) \($0["side"] as? String ?? "") \($0["value"] as? String ?? "nil")" }
+        }
+        #expect(try summary(changes("position:ETH-PERP", ["--at", "8"])) == [
+            "5 local qty 1, entry 3399.5, realized 0",
+            "6 local qty 0.5, entry 3399.5, realized 1",
+            "8 remote qty 1.5, entry 3399.5",
+        ])
+        #expect(try summary(changes("order:o-2001", ["--at", "8"])) == [
+            "3 local open, filled 0 of 2", "5 local open, filled 1 of 2", "8 remote not open",
+        ])
+        #expect(try summary(changes("balance:USDT", ["--at", "8"])) == [
+            "2 local 50000", "5 local 50001.69975", "6 local 50003.550125", "8 remote 50005.249875",
+        ])
+        #expect(try changes("position:ETH-PERP", ["--at", "4"]).isEmpty)
+        #expect(try summary(changes("position:ETH-PERP", ["--side", "remote"])).first == "8 remote qty 1.5, entry 3399.5")
+        // A symbol the bot never traded: the venue's complete list says flat.
+        #expect(try summary(changes("position:BTC-PERP")) == ["8 remote flat"])
+        let human = try CLIRunner.run(["state", "--data", dir.path, "--account", "bot1", "--key", "position:ETH-PERP", "--at", "8"])
+        #expect(human.stdout.contains("position:ETH-PERP of account bot1, up to seq 8: 3 changes"), "\(human.stdout)")
+        let bad = try CLIRunner.run(["state", "--data", dir.path, "--account", "bot1", "--key", "pos:ETH"])
+        #expect(bad.status != 0 && bad.stderr.contains("--key must be position:SYMBOL"))
+    }
 }
