@@ -41,22 +41,27 @@ public enum ProjectionKey: Sendable, Equatable, CustomStringConvertible {
 
     /// The venue's value, as the timeline shows it; nil while no report speaks
     /// for it (unknown), "flat" or "not open" when a report covers it without it.
-    public func remoteValue(_ p: RemoteProjection) -> String? {
+    /// An order's symbol, which decides whether a scoped list covers it, is the
+    /// bot's (a list of all symbols covers any order).
+    public func remoteValue(_ p: AccountProjection) -> String? {
+        let remote = p.remote
         switch self {
         case .position(let symbol):
-            guard p.positions.coverage(of: symbol) != nil else { return nil }
-            return p.positions.item(forKey: symbol).map { "qty \($0.qty), entry \($0.entryPrice)" } ?? "flat"
+            guard remote.positions.coverage(of: symbol) != nil else { return nil }
+            return remote.positions.item(forKey: symbol).map { "qty \($0.qty), entry \($0.entryPrice)" } ?? "flat"
         case .order(let id):
-            if let o = p.openOrders.item(forKey: id) { return "open, remaining \(o.remaining) of \(o.qty)" }
-            return p.openOrders.isKnown ? "not open" : nil
+            if let o = remote.openOrders.item(forKey: id) { return "open, remaining \(o.remaining) of \(o.qty)" }
+            let symbol = p.local.openOrders[id]?.symbol ?? p.local.closedOrders[id]?.symbol
+            let covered = symbol.map { remote.openOrders.coverage(of: $0) != nil } ?? remote.openOrders.coversAll
+            return covered ? "not open" : nil
         case .balance(let asset):
-            guard let balances = p.balances else { return nil }
+            guard let balances = remote.balances else { return nil }
             return "\(balances[asset]?.total ?? .zero)"
         }
     }
 
     /// Whether folding `event` can change the bot's value: events that name the
-    /// key, and every fill or fill correction of a balance (any fill may move any
+    /// key, and for a balance every fill and correction (any fill may move any
     /// asset: base, quote, fee or realized PnL).
     func mayChangeLocal(_ event: Event) -> Bool {
         switch (self, event.body) {
@@ -71,9 +76,10 @@ public enum ProjectionKey: Sendable, Equatable, CustomStringConvertible {
             switch (self, c.effect) {
             case (.position(let s), .fill(let f)): return f.symbol == s
             case (.order(let o), .fill(let f)): return f.orderId == o
-            case (.balance, .fill): return true
             case (.position(let s), .positionAdjustment(let symbol, _, _)): return symbol == s
-            case (.balance(let a), .balanceAdjustment(let asset, _)): return asset == a
+            // Any correction may move a balance (a fill's assets, an adjustment's
+            // realized PnL); they are few.
+            case (.balance, _): return true
             default: return false
             }
         default: return false
@@ -105,13 +111,13 @@ public struct KeyHistory: Sendable {
     public init(key: ProjectionKey, from projection: AccountProjection) {
         self.key = key
         local = key.localValue(projection.local)
-        remote = key.remoteValue(projection.remote)
+        remote = key.remoteValue(projection)
     }
 
     /// Notes `event` (at `seq`) given the projection just after it.
     public mutating func note(_ event: Event, seq: UInt64, after projection: AccountProjection) {
         if event.type == .exchangeSnapshot {
-            let value = key.remoteValue(projection.remote)
+            let value = key.remoteValue(projection)
             if value != remote { changes.append(Change(seq: seq, eventId: event.id, type: event.type, tsMs: event.tsMs, side: "remote", value: value)) }
             remote = value
         } else if key.mayChangeLocal(event) {
