@@ -22,15 +22,20 @@ public final class CheckpointWriter: @unchecked Sendable {
     private let store: CheckpointStore
     private let logger: Logger
     private let retryAfterNs: UInt64
-    private let onLatest: @Sendable (UInt64) -> Void
+    private let onLatest: @Sendable (_ newestGroup: UInt64, _ committed: UInt64) -> Void
+    private let onFailure: @Sendable () -> Void
 
     private let follower = CommitFollower()
 
-    /// `onLatest` gets the newest group's seq after each look at the log.
-    public init(log: EventLog, logger: Logger, retryAfterMs: Int64 = 10_000, onLatest: @escaping @Sendable (UInt64) -> Void = { _ in }) {
+    /// `onLatest` gets the newest group's seq and the committed seq after each
+    /// look at the log; `onFailure` each failed catch-up.
+    public init(log: EventLog, logger: Logger, retryAfterMs: Int64 = 10_000,
+                onLatest: @escaping @Sendable (_ newestGroup: UInt64, _ committed: UInt64) -> Void = { _, _ in },
+                onFailure: @escaping @Sendable () -> Void = {}) {
         store = CheckpointStore(log: log)
         self.logger = logger
         self.onLatest = onLatest
+        self.onFailure = onFailure
         retryAfterNs = UInt64(max(0, retryAfterMs)) * 1_000_000
     }
 
@@ -75,7 +80,7 @@ public final class CheckpointWriter: @unchecked Sendable {
                 let groups = try store.catchUp(stopWhen: { [follower] in follower.isStopping })
                 checkedUpTo = target
                 let latest = try store.latestGroupSeq()
-                onLatest(latest)
+                onLatest(latest, target)
                 if groups > 0 {
                     logger.info("checkpoints written", metadata: [
                         "groups": "\(groups)", "latest_seq": "\(latest)",
@@ -83,6 +88,7 @@ public final class CheckpointWriter: @unchecked Sendable {
                 }
             } catch {
                 logger.error("checkpoints_failed", metadata: ["reason": "\(error)", "retry_after_ms": "\(retryAfterNs / 1_000_000)"])
+                onFailure()
                 notBeforeNs = DispatchTime.now().uptimeNanoseconds + retryAfterNs
             }
         }

@@ -68,7 +68,13 @@ public final class ReconServer: Sendable {
             onFolded: { seq in state.setFolded(seq) }
         )
         let engine = engine
-        let checkpoints = CheckpointWriter(log: log, logger: logger, onLatest: { seq in state.setCheckpoint(seq) })
+        let checkpoints = CheckpointWriter(
+            log: log, logger: logger,
+            onLatest: { newest, committed in
+                state.setCheckpoint(newest)
+                metrics.recordCheckpointLag(newestGroup: newest, committed: committed)
+            },
+            onFailure: { metrics.recordCheckpointFailure() })
         self.checkpoints = checkpoints
         let writer = GroupCommitWriter(log: log, limits: options.writer) { commit in
             metrics.recordCommit(commit)

@@ -18,6 +18,8 @@ public final class ServiceMetrics: Sendable {
     private let batchSize: CoreMetrics.Recorder
     private let webhookFailures: CoreMetrics.Counter
     private let alertsDropped: CoreMetrics.Counter
+    private let checkpointLag: CoreMetrics.Gauge
+    private let checkpointFailures: CoreMetrics.Counter
     private let openKeys = Mutex<Set<[String]>>([])
 
     public init() {
@@ -32,7 +34,10 @@ public final class ServiceMetrics: Sendable {
         batchSize = CoreMetrics.Recorder(label: "recon_append_batch_size", dimensions: [], aggregate: true, factory: factory)
         webhookFailures = CoreMetrics.Counter(label: "recon_webhook_failures_total", dimensions: [], factory: factory)
         alertsDropped = CoreMetrics.Counter(label: "recon_alerts_dropped_total", dimensions: [], factory: factory)
+        checkpointLag = CoreMetrics.Gauge(label: "recon_checkpoint_lag_events", dimensions: [], factory: factory)
+        checkpointFailures = CoreMetrics.Counter(label: "recon_checkpoint_failures_total", dimensions: [], factory: factory)
         webhookFailures.increment(by: 0)
+        checkpointFailures.increment(by: 0)
     }
 
     /// The text exposition format for `GET /metrics`.
@@ -55,6 +60,13 @@ public final class ServiceMetrics: Sendable {
         appendLatency.recordNanoseconds(Int64(nanoseconds))
     }
 
+    /// Events committed past the newest checkpoint group, at the checkpoint
+    /// writer's last look (an as-of read folds at most this many after its group).
+    func recordCheckpointLag(newestGroup: UInt64, committed: UInt64) {
+        checkpointLag.record(Int64(committed - min(committed, newestGroup)))
+    }
+
+    func recordCheckpointFailure() { checkpointFailures.increment() }
     func recordWebhookFailure() { webhookFailures.increment() }
     func recordAlertDropped() { alertsDropped.increment() }
 

@@ -141,6 +141,11 @@ struct ServeTriggerTests {
             #expect(try server.post("/v1/events", lines.joined(separator: "\n")).status == 200)
         }
         try eventually("checkpoints up to seq 300", timeoutS: 20) { try server.get("/healthz").json()["checkpoint_seq"] as? Int == 300 }
+        // Metrics: how far the log runs past the newest group (under an interval), no failure.
+        let metrics = try server.get("/metrics", token: nil).text.split(separator: "\n")
+        let lag = metrics.first { $0.hasPrefix("recon_checkpoint_lag_events ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        #expect(lag.map { $0 >= 0 && $0 < 100 } == true, "\(String(describing: lag))")
+        #expect(metrics.contains("recon_checkpoint_failures_total 0"))
         // The state read starts from the group at 300 and agrees with the log.
         let state = try server.get("/v1/state?account=bot1&at_seq=349").json().description
         #expect(state.contains("349"), "\(state)")
