@@ -6,7 +6,8 @@ public import ReconStore
 /// so as-of reads (`/v1/state?at=`, `recon state`) stay near a checkpoint on a
 /// log that only `recon serve` appends to.
 ///
-/// A thread of its own, woken by commits: once the log holds a whole interval
+/// A thread of its own, started by the server once the engine has caught up
+/// with the log at start-up, then woken by commits: once the log holds a whole interval
 /// past the newest group (`CheckpointStore.interval()`, the data folder's
 /// setting), it folds from that group and writes the missing ones; groups of an
 /// earlier release's layout are rewritten at the first wake. Each group is
@@ -39,9 +40,10 @@ public final class CheckpointWriter: @unchecked Sendable {
         retryAfterNs = UInt64(max(0, retryAfterMs)) * 1_000_000
     }
 
-    /// Starts the thread; it first catches up with the log as it is.
-    public func start(committed seq: UInt64) {
-        follower.starting(committed: seq)
+    /// Starts the thread; it first catches up with the log as it is. After a
+    /// `stop`, the thread ends at once.
+    public func start() {
+        follower.starting(committed: 0)
         let thread = Thread { [self] in
             ReconEngine.lowerPriority()
             loop()

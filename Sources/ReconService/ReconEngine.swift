@@ -55,6 +55,7 @@ public final class ReconEngine: @unchecked Sendable {
     private let onReport: ReportSink
     private let onFailure: FailureSink
     private let onFolded: @Sendable (UInt64) -> Void
+    private let onCaughtUp: @Sendable () -> Void
 
     private let follower = CommitFollower()
 
@@ -69,7 +70,8 @@ public final class ReconEngine: @unchecked Sendable {
 
     public init(log: EventLog, config: ReconConfig, settings: Settings, logger: Logger,
                 onReport: @escaping ReportSink, onFailure: @escaping FailureSink,
-                onFolded: @escaping @Sendable (UInt64) -> Void = { _ in }) {
+                onFolded: @escaping @Sendable (UInt64) -> Void = { _ in },
+                onCaughtUp: @escaping @Sendable () -> Void = {}) {
         self.log = log
         self.config = config
         self.settings = settings
@@ -77,6 +79,7 @@ public final class ReconEngine: @unchecked Sendable {
         self.onReport = onReport
         self.onFailure = onFailure
         self.onFolded = onFolded
+        self.onCaughtUp = onCaughtUp
         runner = ReplayRunner(config: config)
     }
 
@@ -142,6 +145,7 @@ public final class ReconEngine: @unchecked Sendable {
             }
         }
         nextPeriodicNs = Self.nowNs() + UInt64(settings.intervalS) * 1_000_000_000
+        onCaughtUp()
         return true
     }
 

@@ -10,8 +10,9 @@ import UnixSignals
 /// The live service: HTTP ingest and reads, group commit, trigger engine,
 /// alerts and metrics, started and stopped together.
 ///
-/// Start-up order: open the log, fold it (startup runs), start the checkpoint
-/// writer and the writer, then listen. Shutdown (SIGTERM/SIGINT, or
+/// Start-up order: open the log, start the engine (it folds the log with its
+/// startup runs, then starts the checkpoint writer), start the writer, then
+/// listen. Shutdown (SIGTERM/SIGINT, or
 /// cancellation): the HTTP server stops accepting and finishes its requests, the
 /// writer commits what is queued, the checkpoint writer finishes its group, the
 /// engine stops after its current run (a backlog is folded at the next start,
@@ -42,6 +43,14 @@ public final class ReconServer: Sendable {
         let state = state, metrics = metrics, reports = reports, alerts = alerts, logger = logger
         let corrections = AutoCorrector(config: options.config, logger: logger)
         self.corrections = corrections
+        let checkpoints = CheckpointWriter(
+            log: log, logger: logger,
+            onLatest: { newest, committed in
+                state.setCheckpoint(newest)
+                metrics.recordCheckpointLag(newestGroup: newest, committed: committed)
+            },
+            onFailure: { metrics.recordCheckpointFailure() })
+        self.checkpoints = checkpoints
         engine = ReconEngine(
             log: log, config: options.config, settings: options.engine, logger: logger,
             onReport: { report in
@@ -65,17 +74,12 @@ public final class ReconServer: Sendable {
                 state.recordFailure(account: account, atSeq: seq, json: Self.failureJSON(account: account, atSeq: seq, reason: reason))
                 metrics.recordFailedRun()
             },
-            onFolded: { seq in state.setFolded(seq) }
+            onFolded: { seq in state.setFolded(seq) },
+            // Checkpoints wait for the engine's catch-up at start: on a long log
+            // both fold it all, and runs and alerts come first.
+            onCaughtUp: { checkpoints.start() }
         )
         let engine = engine
-        let checkpoints = CheckpointWriter(
-            log: log, logger: logger,
-            onLatest: { newest, committed in
-                state.setCheckpoint(newest)
-                metrics.recordCheckpointLag(newestGroup: newest, committed: committed)
-            },
-            onFailure: { metrics.recordCheckpointFailure() })
-        self.checkpoints = checkpoints
         let writer = GroupCommitWriter(log: log, limits: options.writer) { commit in
             metrics.recordCommit(commit)
             state.recordCommit(requests: commit.requests, events: commit.events)
@@ -115,9 +119,7 @@ public final class ReconServer: Sendable {
     /// Runs until SIGTERM/SIGINT (or cancellation); `onListening` gets the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         try engine.start()
-        let last = try log.lastSeq()
-        state.setCommitted(last)
-        checkpoints.start(committed: last)
+        state.setCommitted(try log.lastSeq())
         writer.start()
         state.setReady()
         let app = makeApplication(onListening: onListening)
