@@ -163,6 +163,13 @@ struct BenchReplayCommand: ParsableCommand {
         print(String(format: "  state --at, %d random points: median %.2f ms, p99 %.2f ms, mean events folded %d",
                      points, median * 1000, p99 * 1000, folded / points))
         print(String(format: "  as-of median / full replay = 1/%.0f", replaySeconds / median))
+        // One value's history reads the account's events from the start, by design.
+        let key = ProjectionKey.position("SYM0-PERP")
+        let historyStart = monotonicSeconds()
+        let (history, _) = try bench.log.history(of: key, account: bench.accounts[0], to: UInt64(events))
+        let historySeconds = monotonicSeconds() - historyStart
+        print(String(format: "  state --key %@ (whole log): %.3f s, %d changes, %.2fx a full replay",
+                     key.description, historySeconds, history.changes.count, historySeconds / replaySeconds))
         let final = projection.accounts.values.map { $0.local.openOrders.count }.reduce(0, +)
         print("  (end state: \(final) open orders, \(projection.accounts.values.map { $0.local.positions.count }.reduce(0, +)) positions)")
     }

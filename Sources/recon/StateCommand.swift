@@ -69,18 +69,9 @@ struct StateCommand: ParsableCommand {
         if side != .local { printRemote(projection.remote) }
     }
 
-    /// The events that changed `key` up to `seq`, folded from the log's start (a
-    /// value's history is what a checkpoint does not keep).
+    /// The events that changed `key` up to `seq` (`EventLog.history`).
     private func printHistory(of key: ProjectionKey, log: EventLog, to seq: UInt64) throws {
-        var projection = AccountProjection(account: account)
-        var history = KeyHistory(key: key, from: projection)
-        try log.scan(from: 1, to: seq) { logged in
-            if logged.seq % 65_536 == 0 { Console.progress("history", logged.seq, seq) }
-            guard logged.event.account == account else { return true }
-            projection.apply(logged.event, seq: logged.seq)
-            history.note(logged.event, seq: logged.seq, after: projection)
-            return true
-        }
+        let (history, projection) = try log.history(of: key, account: account, to: seq) { Console.progress("history", $0, seq) }
         Console.progress("history", seq, seq)
         if projection.lastSeq == 0 && seq > 0 {
             Console.error("note: account \(account) has no events up to seq \(seq)")
