@@ -455,12 +455,24 @@ extension ScopedSection {
     }
 }
 
+/// A map key stored as its string: plain strings and ids.
+protocol StoredKey: Hashable, Comparable {
+    init(_ string: String)
+    var string: String { get }
+}
+
+extension String: StoredKey {
+    var string: String { self }
+}
+
+extension IDKey: StoredKey {}
+
 extension ByteWriter {
     /// A string-keyed map, keys sorted so equal maps give equal bytes.
-    mutating func sortedMap<V>(_ map: [String: V], _ value: (inout ByteWriter, V) -> Void) {
+    mutating func sortedMap<K: StoredKey, V>(_ map: [K: V], _ value: (inout ByteWriter, V) -> Void) {
         varint(UInt64(map.count))
         for key in map.keys.sorted() {
-            string(key)
+            string(key.string)
             value(&self, map[key]!)
         }
     }
@@ -507,24 +519,24 @@ extension ByteReader {
         }
     }
 
-    mutating func mapWithKey<V>(_ value: (String, inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [String: V] {
+    mutating func mapWithKey<K: StoredKey, V>(_ value: (String, inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [K: V] {
         let count = try length()
-        var result: [String: V] = [:]
+        var result: [K: V] = [:]
         result.reserveCapacity(count)
         for _ in 0..<count {
             let key = try string()
-            result[key] = try value(key, &self)
+            result[K(key)] = try value(key, &self)
         }
         return result
     }
 
-    mutating func map<V>(_ value: (inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [String: V] {
+    mutating func map<K: StoredKey, V>(_ value: (inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [K: V] {
         let count = try length()
-        var result: [String: V] = [:]
+        var result: [K: V] = [:]
         result.reserveCapacity(count)
         for _ in 0..<count {
             let key = try string()
-            result[key] = try value(&self)
+            result[K(key)] = try value(&self)
         }
         return result
     }

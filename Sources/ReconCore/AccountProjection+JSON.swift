@@ -22,7 +22,7 @@ extension AccountProjection {
         if side == .both {
             w.key("fill_issues")
             w.objectValue { w in
-                for id in fillIssues.keys.sorted() { w.field(id, fillIssues[id]!.rawValue) }
+                for id in fillIssues.keys.sorted() { w.field(id.string, fillIssues[id]!.rawValue) }
             }
         }
         w.endObject()
@@ -38,7 +38,7 @@ extension LocalProjection {
             for symbol in positions.keys.sorted() {
                 let p = positions[symbol]!
                 w.objectValue { w in
-                    w.field("symbol", symbol)
+                    w.field("symbol", symbol.string)
                     w.field("qty", p.position.qty)
                     w.field("entry_price", p.position.entryPrice)
                     w.field("cost_basis", p.position.cost)
@@ -60,7 +60,7 @@ extension LocalProjection {
             for id in openOrders.keys.sorted() {
                 let o = openOrders[id]!
                 w.objectValue { w in
-                    w.field("order_id", id)
+                    w.field("order_id", id.string)
                     w.field("symbol", o.symbol)
                     w.field("side", o.side.rawValue)
                     w.field("qty", o.qty)
@@ -84,7 +84,7 @@ extension LocalProjection {
             for asset in balances.keys.sorted() {
                 let b = balances[asset]!
                 w.objectValue { w in
-                    w.field("asset", asset)
+                    w.field("asset", asset.string)
                     w.field("amount", b.amount)
                     w.key("seq")
                     w.uint(b.lastSeq)

@@ -9,9 +9,9 @@ public struct AccountProjection: Sendable, Equatable {
     public var local = LocalProjection()
     public var remote = RemoteProjection()
     /// Fills whose two sides are not (yet) known to agree, by `fill_id`.
-    public var fillIssues: [String: FillIssue] = [:]
+    public var fillIssues: [IDKey: FillIssue] = [:]
     /// Local fills no trade-history window has covered yet, by `fill_id`.
-    public var awaitingHistory: [String: Int64] = [:]
+    public var awaitingHistory: [IDKey: Int64] = [:]
     /// The venue named by the account's events (the latest one seen).
     public var venue: String?
     public var lastSeq: UInt64 = 0
@@ -75,7 +75,7 @@ public struct AccountProjection: Sendable, Equatable {
     /// `remote.fills`) and records the outcome. Sides that agree are compacted:
     /// the local fill becomes a digest, the venue record goes. Every fill passes
     /// here, so each table is looked up once (an empty one not at all).
-    private mutating func pair(_ fillId: String, _ venueIndex: [String: RemoteFill].Index) {
+    private mutating func pair(_ fillId: String, _ venueIndex: [IDKey: RemoteFill].Index) {
         let b = remote.fills.values[venueIndex].record
         let settledKey = SettledFills.Key(fillId)
         if let digest = local.settledFills[settledKey] {
@@ -127,14 +127,14 @@ public struct AccountProjection: Sendable, Equatable {
         for (fillId, issue) in fillIssues {
             switch issue {
             case .missingLocal:
-                if local.fills[fillId] != nil || local.settledFills[fillId] != nil {
+                if local.fills[fillId] != nil || local.settledFills[fillId.string] != nil {
                     problems.append("fill \(fillId) marked missing locally but present")
                 }
                 if remote.fills[fillId] == nil { problems.append("fill \(fillId) marked missing locally but not on the venue") }
             case .missingRemote:
                 if remote.fills[fillId] != nil { problems.append("fill \(fillId) marked missing remotely but present") }
             case .differs:
-                if (local.fills[fillId] == nil && local.settledFills[fillId] == nil) || remote.fills[fillId] == nil {
+                if (local.fills[fillId] == nil && local.settledFills[fillId.string] == nil) || remote.fills[fillId] == nil {
                     problems.append("fill \(fillId) differs but a side is absent")
                 }
             }

@@ -126,7 +126,9 @@ public enum EventCodec {
 
     /// Decodes one event. Lists in `skipping` of an exchange snapshot are stepped
     /// over and come back nil (see ``SnapshotLists``); no other event changes.
-    public static func decode(_ r: inout ByteReader, skipping: SnapshotLists = []) throws(CodecError) -> Event {
+    /// `listEnds`, from ``peekSnapshotShape(_:)`` of the same bytes, makes each
+    /// step a jump.
+    public static func decode(_ r: inout ByteReader, skipping: SnapshotLists = [], listEnds: SnapshotListEnds? = nil) throws(CodecError) -> Event {
         guard let type = EventType(rawValue: try r.u8()) else { throw CodecError.malformed("unknown event type tag") }
         let id = try r.string()
         let account = try r.string()
@@ -160,15 +162,15 @@ public enum EventCodec {
             guard kindIndex < TransferKind.allCases.count else { throw CodecError.malformed("unknown transfer kind") }
             body = .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex]))
         case .exchangeSnapshot:
-            let positions = try r.snapshotList(.positions, skipping: skipping) { (r: inout ByteReader) throws(CodecError) in
+            let positions = try r.snapshotList(.positions, skipping: skipping, ends: listEnds) { (r: inout ByteReader) throws(CodecError) in
                 RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
             }
-            let orders = try r.snapshotList(.openOrders, skipping: skipping) { (r: inout ByteReader) throws(CodecError) in
+            let orders = try r.snapshotList(.openOrders, skipping: skipping, ends: listEnds) { (r: inout ByteReader) throws(CodecError) in
                 RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(),
                             remaining: try r.decimal(),
                             price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
             }
-            let balances = try r.snapshotList(.balances, skipping: skipping) { (r: inout ByteReader) throws(CodecError) in
+            let balances = try r.snapshotList(.balances, skipping: skipping, ends: listEnds) { (r: inout ByteReader) throws(CodecError) in
                 RemoteBalance(asset: try r.string(), total: try r.decimal())
             }
             let equity = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
@@ -240,13 +242,25 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
     private var capacity: Int
     /// Bytes written so far.
     public private(set) var count = 0
+    /// False while writing into memory the caller lent (see `init(into:)`).
+    private var ownsMemory = true
 
     public init(capacity: Int = 256) {
         self.capacity = max(capacity, 32)
         base = .allocate(capacity: self.capacity)
     }
 
-    deinit { base.deallocate() }
+    /// Writes into `memory` (at least 32 bytes), which must outlive the writer,
+    /// moving to memory of its own only if the bytes outgrow it: a short-lived
+    /// encoding (a fill hashed as it folds) costs no allocation.
+    public init(into memory: UnsafeMutableRawBufferPointer) {
+        precondition(memory.count >= 32, "a lent buffer of at least 32 bytes")
+        capacity = memory.count
+        base = memory.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        ownsMemory = false
+    }
+
+    deinit { if ownsMemory { base.deallocate() } }
 
     /// A copy of the bytes written.
     public var bytes: [UInt8] { [UInt8](UnsafeBufferPointer(start: base, count: count)) }
@@ -269,7 +283,8 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
         while newCapacity < needed { newCapacity *= 2 }
         let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         newBase.initialize(from: base, count: count)
-        base.deallocate()
+        if ownsMemory { base.deallocate() }
+        ownsMemory = true
         base = newBase
         capacity = newCapacity
     }
@@ -399,6 +414,8 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
 public struct ByteReader {
     let base: UnsafeRawBufferPointer
     public internal(set) var offset: Int
+    /// Short ASCII strings can be made in place (see ``SmallString``).
+    private let smallStrings = SmallString.layoutHolds
 
     public init(_ base: UnsafeRawBufferPointer, offset: Int = 0) {
         self.base = base
@@ -468,6 +485,11 @@ public struct ByteReader {
 
     public mutating func string() throws(CodecError) -> String {
         let count = try length()
+        // Ids, symbols and assets: ASCII of at most 15 bytes, made in place.
+        if smallStrings, let small = SmallString.ascii(base, offset: offset, count: count) {
+            offset += count
+            return small
+        }
         let start = base.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
         offset += count
         // Records are checksummed before decoding and were valid UTF-8 when

@@ -4,16 +4,16 @@
 /// Every value remembers the `seq` of the event that last changed it.
 public struct LocalProjection: Sendable, Equatable {
     public var instruments: [String: InstrumentState] = [:]
-    public var openOrders: [String: LocalOrder] = [:]
+    public var openOrders: [IDKey: LocalOrder] = [:]
     /// Orders no longer open (filled, canceled, rejected): enough to judge late
     /// fills. Bounded (see `ClosedOrders`); a fill for an order no longer
     /// remembered reads as `fill_unknown_order`.
     public var closedOrders = ClosedOrders()
-    public var positions: [String: LocalPosition] = [:]
-    public var balances: [String: LocalBalance] = [:]
+    public var positions: [IDKey: LocalPosition] = [:]
+    public var balances: [IDKey: LocalBalance] = [:]
     /// Fills not yet confirmed by the venue's history, by `fill_id`, in full.
     /// The first delivery stays in force.
-    public var fills: [String: LocalFill] = [:]
+    public var fills: [IDKey: LocalFill] = [:]
     /// Fills the venue confirmed, kept as digests: enough to recognise a
     /// redelivery, small enough that checkpoints stay small on long histories.
     public var settledFills = SettledFills()
@@ -25,7 +25,7 @@ public struct LocalProjection: Sendable, Equatable {
     /// bot's fill stream can overtake its order acknowledgements. When the order
     /// arrives it starts with this much filled, and its `fill_unknown_order`
     /// findings go.
-    public var earlyFills: [String: ExactDecimal] = [:]
+    public var earlyFills: [IDKey: ExactDecimal] = [:]
     /// Identical redeliveries ignored so far.
     public var duplicateFillsIgnored = 0
     /// The largest `ts_ms` of any local event folded (for time alignment and staleness).
@@ -161,7 +161,11 @@ extension FillRecord {
     /// Both content hashes from one encoding: FNV-1a runs byte by byte, so the
     /// hash of the shared trade fields seeds the hash of each ending.
     public var contentHashes: (includingFee: UInt64, withoutFee: UInt64) {
-        var w = ByteWriter(capacity: 96)
+        withUnsafeTemporaryAllocation(byteCount: 192, alignment: 8) { contentHashes(writingInto: $0) }
+    }
+
+    private func contentHashes(writingInto memory: UnsafeMutableRawBufferPointer) -> (includingFee: UInt64, withoutFee: UInt64) {
+        var w = ByteWriter(into: memory)
         w.fillTrade(self)
         let tradeBytes = w.count
         w.fillCharges(fee: fee, feeAsset: feeAsset, liquidity: liquidity, tsMs: nil)
@@ -181,6 +185,20 @@ public struct FeeKey: Sendable, Hashable, Comparable {
 
     public static func < (a: FeeKey, b: FeeKey) -> Bool {
         (a.symbol, a.liquidity.rawValue) < (b.symbol, b.liquidity.rawValue)
+    }
+
+    // Symbols compared and hashed as `IDKey`s: every fill updates an aggregate.
+    public static func == (a: FeeKey, b: FeeKey) -> Bool {
+        a.liquidity == b.liquidity && IDKey(a.symbol) == IDKey(b.symbol)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(IDKey(symbol))
+        hasher.combine(liquidity)
+    }
+
+    public func _rawHashValue(seed: Int) -> Int {
+        IDKey(symbol)._rawHashValue(seed: seed ^ (liquidity == .maker ? 0 : 0x5BD1_E995))
     }
 }
 
@@ -460,7 +478,7 @@ extension LocalProjection {
     }
 
     /// Where `symbol`'s position is in `positions`, made flat if it has none.
-    private mutating func positionIndex(_ symbol: String, settlementAsset: String, seq: UInt64) -> [String: LocalPosition].Index {
+    private mutating func positionIndex(_ symbol: String, settlementAsset: String, seq: UInt64) -> [IDKey: LocalPosition].Index {
         if let index = positions.index(forKey: symbol) { return index }
         positions[symbol] = LocalPosition(symbol: symbol, settlementAsset: settlementAsset, firstSeq: seq, lastSeq: seq)
         return positions.index(forKey: symbol)!
@@ -468,7 +486,7 @@ extension LocalProjection {
 
     /// Moves the position at `index` in place (a fill's common case costs no
     /// lookup by symbol) and books the round trip it closes.
-    private mutating func trade(at index: [String: LocalPosition].Index, side: Side, qty: ExactDecimal, price: ExactDecimal,
+    private mutating func trade(at index: [IDKey: LocalPosition].Index, side: Side, qty: ExactDecimal, price: ExactDecimal,
                                 fee: ExactDecimal, seq: UInt64, tsMs: Int64, synthetic: Bool) -> PerpPosition.Change {
         let (change, closed) = Self.trade(&positions.values[index], side: side, qty: qty, price: price, fee: fee,
                                           seq: seq, tsMs: tsMs, synthetic: synthetic)
@@ -546,7 +564,7 @@ extension LocalProjection {
     public func checkInvariants() -> [String] {
         var problems: [String] = []
         for (id, order) in openOrders {
-            if closedOrders[id] != nil { problems.append("order \(id) is both open and closed") }
+            if closedOrders[id.string] != nil { problems.append("order \(id) is both open and closed") }
             if order.filled >= order.qty { problems.append("open order \(id) is filled") }
             if order.lastSeq > lastSeq { problems.append("order \(id) changed after the last seq") }
         }

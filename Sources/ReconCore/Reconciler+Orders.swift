@@ -24,7 +24,7 @@ struct OrderPass: Sendable {
 
     /// `parts`: how many pieces to split the bot's orders into (by default 4
     /// above `splitAbove`, else 1; a test sets it to hold both to one answer).
-    static func run(_ orders: [String: LocalOrder], against remote: ScopedSection<RemoteOrder>, thresholds t: Thresholds,
+    static func run(_ orders: [IDKey: LocalOrder], against remote: ScopedSection<RemoteOrder>, thresholds t: Thresholds,
                     config: ReconConfig, account: String, parts: Int? = nil) -> OrderPass {
         let parts = min(max(1, orders.count), parts ?? (orders.count > splitAbove ? 4 : 1))
         guard parts > 1 else {
@@ -50,7 +50,7 @@ struct OrderPass: Sendable {
         }
     }
 
-    private static func pass(_ orders: [String: LocalOrder], _ range: Range<Dictionary<String, LocalOrder>.Index>,
+    private static func pass(_ orders: [IDKey: LocalOrder], _ range: Range<Dictionary<IDKey, LocalOrder>.Index>,
                              _ remote: ScopedSection<RemoteOrder>, _ t: Thresholds, _ config: ReconConfig, _ account: String) -> OrderPass {
         var out = OrderPass()
         let remoteOrders = remote.finder
@@ -59,7 +59,7 @@ struct OrderPass: Sendable {
         var at = range.lowerBound
         while at != range.upperBound {
             defer { orders.formIndex(after: &at) }
-            let id = orders.keys[at]
+            let id = orders.keys[at].string
             let slot = remoteOrders.position(of: id)
             if slot != nil { out.paired += 1 }
             let (symbol, submittedTsMs, localSide, localQty, filled, localPrice) = orders.values[at].compared

@@ -257,7 +257,7 @@ public enum Reconciler {
                 }
             }
             venue.forEach(check)
-            for (symbol, p) in aligned.positions where !p.position.isFlat && venue.position(of: symbol) == nil { check(symbol, nil) }
+            for (symbol, p) in aligned.positions where !p.position.isFlat && venue.position(of: symbol.string) == nil { check(symbol.string, nil) }
         }
 
         // Balances and equity.
@@ -269,7 +269,7 @@ public enum Reconciler {
             f.checks.append(("balances", "ran"))
             let aligned = views.balances
             if let rb = remote.balances {
-                let assets = Set(rb.keys).union(aligned.balances.keys).sorted()
+                let assets = Set(rb.keys).union(aligned.balances.keys.lazy.map(\.string)).sorted()
                 for asset in assets {
                     let ta = config.thresholds(account: account, asset: asset)
                     let l = aligned.balances[asset]?.amount ?? 0
@@ -315,7 +315,7 @@ public enum Reconciler {
             var feeGroups: [FeeKey: FeeMismatchGroup] = [:]
             // Unordered on purpose: the findings are sorted once at the end.
             for (fillId, issue) in projection.fillIssues {
-                f.discrepancies += fillDiscrepancies(fillId, issue, projection, config, feeGroups: &feeGroups)
+                f.discrepancies += fillDiscrepancies(fillId.string, issue, projection, config, feeGroups: &feeGroups)
             }
             for key in feeGroups.keys.sorted() {
                 f.discrepancies.append(feeGroups[key]!.discrepancy(account: account, key: key, config: config))
@@ -404,7 +404,7 @@ public enum Reconciler {
         // In table order: exact sums do not depend on the order of their terms.
         for (symbol, p) in local.positions {
             guard !p.position.isFlat, p.settlementAsset == quote else { continue }
-            guard let mark = marks[symbol]?.mark else { return nil }
+            guard let mark = marks[symbol.string]?.mark else { return nil }
             let qty = p.position.qty
             equity += qty * mark - (qty.isPositive ? p.position.cost : -p.position.cost)
         }

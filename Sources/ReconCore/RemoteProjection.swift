@@ -19,7 +19,7 @@ public struct RemoteProjection: Sendable, Equatable {
     public internal(set) var marks: [String: MarkState] = [:]
     private var markSlots = MarkSlots()
     /// The venue's trade history, by `fill_id`; a later window's record replaces an earlier one.
-    public var fills: [String: RemoteFill] = [:]
+    public var fills: [IDKey: RemoteFill] = [:]
     /// Covered time ranges of trade history, merged, in order.
     public var fillCoverage: [TimeRange] = []
     /// The venue's closed positions, by `position_id`: a collector re-polling an

@@ -26,13 +26,14 @@ extension EventLog {
 /// Which snapshot lists in a range a fold to its end can step over: for each
 /// snapshot, the sections that a later snapshot of its account replaces whole.
 struct SupersededLists {
-    /// Snapshots with something to step over, in seq order.
-    private(set) var entries: [(seq: UInt64, lists: SnapshotLists)] = []
+    /// Snapshots with something to step over, in seq order, and where their
+    /// lists end in their records.
+    private(set) var entries: [(seq: UInt64, lists: SnapshotLists, ends: SnapshotListEnds)] = []
 
     var listCount: Int { entries.reduce(0) { $0 + $1.lists.rawValue.nonzeroBitCount } }
 
     init(_ reader: LogReader, from: UInt64, to: UInt64, account wanted: [UInt8]?) throws {
-        var snapshots: [(seq: UInt64, account: Int, present: SnapshotLists, replacesWhole: SnapshotLists)] = []
+        var snapshots: [(seq: UInt64, account: Int, present: SnapshotLists, replacesWhole: SnapshotLists, ends: SnapshotListEnds)] = []
         var accountIndex: [[UInt8]: Int] = [:]
         try reader.scanRaw(from: from, to: to) { seq, bytes in
             // A record this cannot read is planned as nothing to skip; the decoding
@@ -49,7 +50,7 @@ struct SupersededLists {
                 index = accountIndex.count
                 accountIndex[key] = index
             }
-            snapshots.append((seq, index, shape.present, shape.replacesWhole))
+            snapshots.append((seq, index, shape.present, shape.replacesWhole, shape.ends))
             return true
         }
         // Walking back, a section is superseded for an account once a later
@@ -57,7 +58,7 @@ struct SupersededLists {
         var replacedLater = [SnapshotLists](repeating: [], count: accountIndex.count)
         for snapshot in snapshots.reversed() {
             let skip = replacedLater[snapshot.account].intersection(snapshot.present)
-            if !skip.isEmpty { entries.append((snapshot.seq, skip)) }
+            if !skip.isEmpty { entries.append((snapshot.seq, skip, snapshot.ends)) }
             replacedLater[snapshot.account].formUnion(snapshot.replacesWhole)
         }
         entries.reverse()

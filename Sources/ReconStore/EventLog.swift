@@ -774,15 +774,17 @@ public enum LogRecord {
     }
 
     /// The same, for a caller that has parsed the header already.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists = []) throws(StoreError) -> LoggedEvent {
+    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists = [],
+                              listEnds: SnapshotListEnds? = nil) throws(StoreError) -> LoggedEvent {
         guard verifyChecksum(bytes) else { throw damaged(seq) }
-        return try decodeContent(bytes, header: header, seq: seq, skipping: skipping)
+        return try decodeContent(bytes, header: header, seq: seq, skipping: skipping, listEnds: listEnds)
     }
 
-    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists) throws(StoreError) -> LoggedEvent {
+    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists,
+                                      listEnds: SnapshotListEnds? = nil) throws(StoreError) -> LoggedEvent {
         var r = ByteReader(bytes, offset: header.contentOffset)
         do {
-            let event = try EventCodec.decode(&r, skipping: skipping)
+            let event = try EventCodec.decode(&r, skipping: skipping, listEnds: listEnds)
             guard r.remaining == 0 else { throw CodecError.malformed("\(r.remaining) trailing bytes") }
             return LoggedEvent(seq: seq, ingestMs: header.ingestMs, event: event)
         } catch {

@@ -166,11 +166,13 @@ final class EventsDecodedAhead: @unchecked Sendable {
                     let event: LoggedEvent?
                     if request.account.map({ LogRecord.accountMatches(bytes, $0) }) ?? true {
                         var skipping: SnapshotLists = []
+                        var listEnds: SnapshotListEnds?
                         if let plan, next < plan.entries.count, plan.entries[next].seq == seq {
                             skipping = plan.entries[next].lists
+                            listEnds = plan.entries[next].ends
                             next += 1
                         }
-                        event = try LogRecord.decode(bytes, header: header, seq: seq, skipping: skipping)
+                        event = try LogRecord.decode(bytes, header: header, seq: seq, skipping: skipping, listEnds: listEnds)
                     } else {
                         event = nil
                     }

@@ -101,7 +101,7 @@ struct ExposureCommand: ParsableCommand {
         }
         let instruments = p.local.instruments.mapValues(\.instrument)
         var symbols = Set(p.remote.positions.items.keys)
-        for (s, lp) in p.local.positions where !lp.position.isFlat { symbols.insert(s) }
+        for (s, lp) in p.local.positions where !lp.position.isFlat { symbols.insert(s.string) }
         for symbol in symbols {
             let i = instruments[symbol]
             guard i?.kind != .spot else { continue }

@@ -75,7 +75,7 @@ struct PositionsCommand: ParsableCommand {
     /// listing does not speak for the symbol (unknown, never flat).
     private func openRows(_ p: AccountProjection) -> [(symbol: String, local: ExactDecimal?, remote: ExactDecimal?)] {
         var symbols = Set(p.remote.positions.items.keys)
-        for (s, lp) in p.local.positions where !lp.position.isFlat { symbols.insert(s) }
+        for (s, lp) in p.local.positions where !lp.position.isFlat { symbols.insert(s.string) }
         return symbols.sorted().map { s in
             let remote: ExactDecimal? = p.remote.positions.coverage(of: s) == nil ? nil : (p.remote.positions.items[s]?.item.qty ?? 0)
             return (s, p.local.positions[s]?.position.qty ?? 0, remote)

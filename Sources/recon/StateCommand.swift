@@ -118,19 +118,19 @@ struct StateCommand: ParsableCommand {
         for symbol in local.positions.keys.sorted() {
             let p = local.positions[symbol]!
             guard !p.position.isFlat else { continue }
-            positions.add([symbol + (p.synthetic ? " *" : ""), "\(p.position.qty)", "\(p.position.entryPrice.rounded(scale: 8))", "\(p.realizedPnl.rounded(scale: 8))", "\(p.lastSeq)"])
+            positions.add([symbol.string + (p.synthetic ? " *" : ""), "\(p.position.qty)", "\(p.position.entryPrice.rounded(scale: 8))", "\(p.realizedPnl.rounded(scale: 8))", "\(p.lastSeq)"])
         }
         print("positions:\n" + (positions.rows.isEmpty ? "  (flat)" : positions.render()))
         var orders = TextTable(["order", "symbol", "side", "qty", "remaining", "price", "seq"], rightAligned: [3, 4, 5, 6])
         for id in local.openOrders.keys.sorted() {
             let o = local.openOrders[id]!
-            orders.add([id, o.symbol, o.side.rawValue, "\(o.qty)", "\(o.remaining)", o.price.map { "\($0)" } ?? "market", "\(o.lastSeq)"])
+            orders.add([id.string, o.symbol, o.side.rawValue, "\(o.qty)", "\(o.remaining)", o.price.map { "\($0)" } ?? "market", "\(o.lastSeq)"])
         }
         print("open orders:\n" + (orders.rows.isEmpty ? "  (none)" : orders.render()))
         var balances = TextTable(["asset", "amount", "seq"], rightAligned: [1, 2])
         for asset in local.balances.keys.sorted() {
             let b = local.balances[asset]!
-            balances.add([asset + (b.synthetic ? " *" : ""), "\(b.amount)", "\(b.lastSeq)"])
+            balances.add([asset.string + (b.synthetic ? " *" : ""), "\(b.amount)", "\(b.lastSeq)"])
         }
         print("balances:\n" + (balances.rows.isEmpty ? "  (none)" : balances.render()))
         if local.positions.values.contains(where: \.synthetic) || local.balances.values.contains(where: \.synthetic) {

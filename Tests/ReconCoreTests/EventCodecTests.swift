@@ -184,4 +184,70 @@ import Testing
         #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex(String(repeating: "a", count: 1000)).hasPrefix("41edece42d63e8d9bf515a9ba6932e1c"))
     }
+
+    /// A writer given memory to write into moves to memory of its own when the
+    /// bytes outgrow it, and writes the same bytes either way.
+    @Test func aWriterOutgrowsTheMemoryItWasLent() {
+        func write(_ w: inout ByteWriter) {
+            for k in 0..<40 { w.string("item-\(k)") }
+            w.decimal("123456789.000000001")
+        }
+        var own = ByteWriter()
+        write(&own)
+        let lent = withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { memory -> [UInt8] in
+            var w = ByteWriter(into: memory)
+            write(&w)
+            return w.bytes
+        }
+        #expect(own.count > 32)
+        #expect(lent == own.bytes)
+    }
+
+    /// A fill's content hashes are FNV-1a of its encoded fields, short ids or
+    /// long (the long ones outgrow the memory the hash is written into).
+    @Test(arguments: ["f1", String(repeating: "a-long-fill-id-", count: 20)])
+    func contentHashesAreOfTheEncodedFill(fillId: String) {
+        let fill = FillRecord(fillId: fillId, orderId: fillId + "-order", symbol: "ETH-PERP", side: .sell, qty: "1.5", price: "3000.25",
+                              fee: "-0.12", feeAsset: "USDT", liquidity: .maker, tsMs: 99)
+        var w = ByteWriter()
+        w.fillTrade(fill)
+        let trade = w.bytes
+        w.removeAll()
+        w.fillCharges(fee: fill.fee, feeAsset: fill.feeAsset, liquidity: fill.liquidity, tsMs: nil)
+        let charges = w.bytes
+        w.removeAll()
+        w.fillCharges(fee: nil, feeAsset: nil, liquidity: fill.liquidity, tsMs: nil)
+        let noFee = w.bytes
+        #expect(fill.contentHashes.includingFee == FNV1a64.hash(trade + charges))
+        #expect(fill.contentHashes.withoutFee == FNV1a64.hash(trade + noFee))
+    }
+
+    /// Stepping over a snapshot's lists by the ends a plan read is the same as
+    /// walking them; an end outside the record is refused, never followed.
+    @Test func listsSteppedOverByTheirPlannedEndsAreWalkedOver() throws {
+        var snapshots = 0
+        for event in RandomEvents.sample(seed: 21, count: 2_000) {
+            guard case .exchangeSnapshot = event.body else { continue }
+            snapshots += 1
+            let bytes = EventCodec.encode(event)
+            try bytes.withUnsafeBytes { raw throws in
+                var peek = ByteReader(raw)
+                let shape = try #require(try EventCodec.peekSnapshotShape(&peek))
+                for skipping in [shape.present, shape.present.intersection(.openOrders), SnapshotLists.balances] {
+                    var walked = ByteReader(raw)
+                    var jumped = ByteReader(raw)
+                    let a = try EventCodec.decode(&walked, skipping: skipping)
+                    let b = try EventCodec.decode(&jumped, skipping: skipping, listEnds: shape.ends)
+                    #expect(a == b)
+                    #expect(jumped.remaining == 0)
+                }
+                guard shape.present.contains(.positions) else { return }
+                var wrong = shape.ends
+                wrong.positions = raw.count + 5
+                var r = ByteReader(raw)
+                #expect(throws: CodecError.self) { try EventCodec.decode(&r, skipping: .positions, listEnds: wrong) }
+            }
+        }
+        #expect(snapshots > 50)
+    }
 }

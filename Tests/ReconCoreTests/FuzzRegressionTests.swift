@@ -15,7 +15,7 @@ import Testing
                 var l = ByteReader(raw)
                 #expect(throws: CodecError.truncated) { try l.list { (r: inout ByteReader) throws(CodecError) in try r.u8() } }
                 var m = ByteReader(raw)
-                #expect(throws: CodecError.truncated) { try m.map { (r: inout ByteReader) throws(CodecError) in try r.u8() } }
+                #expect(throws: CodecError.truncated) { let _: [String: UInt8] = try m.map { (r: inout ByteReader) throws(CodecError) in try r.u8() } }
                 var n = ByteReader(raw)
                 #expect(throws: CodecError.self) { try n.nonNegativeInt() }
             }

@@ -74,9 +74,9 @@ import Testing
                 #expect(a.local.positions[symbol]?.position.qty == entry.item.qty, "seq \(e.seq) \(symbol)")
             }
             for (symbol, p) in a.local.positions where !p.position.isFlat {
-                #expect(a.remote.positions.items[symbol] != nil, "seq \(e.seq) \(symbol) missing remotely")
+                #expect(a.remote.positions.items[symbol.string] != nil, "seq \(e.seq) \(symbol) missing remotely")
             }
-            #expect(Set(a.local.openOrders.keys) == Set(a.remote.openOrders.items.keys), "seq \(e.seq)")
+            #expect(Set(a.local.openOrders.keys.map(\.string)) == Set(a.remote.openOrders.items.keys), "seq \(e.seq)")
             for (id, entry) in a.remote.openOrders.items {
                 #expect(a.local.openOrders[id]?.remaining == entry.item.remaining)
             }
