@@ -19,10 +19,10 @@ public struct IDKey: Hashable, Comparable, Sendable, CustomStringConvertible, Ex
 
     public var description: String { string }
 
-    /// Unequal strings are told apart by `String`'s own comparison (a few
-    /// nanoseconds; bytes that differ are never canonically equal either, the
-    /// converse is what this key does not take); equal ones are confirmed by
-    /// identical representations, or else by their bytes.
+    /// Strings `String` finds unequal are unequal here (equal bytes are always
+    /// canonically equal), told apart in a few nanoseconds; strings it finds
+    /// equal are confirmed by identical representations, or else by their bytes
+    /// (canonically equal strings can differ in bytes: those are two ids).
     @inline(__always) public static func == (a: IDKey, b: IDKey) -> Bool {
         guard a.string == b.string else { return false }
         return SmallString.sameRepresentation(a.string, b.string)
