@@ -539,17 +539,23 @@ public struct ByteReader {
     /// are masked off, then the 7-bit groups are packed together pairwise
     /// (bytes into 14 bits, those into 28, those into 56).
     @inline(__always) mutating func sevenByteGroupsInOneWord() -> UInt64? {
-        guard base.count - offset >= 8 else { return nil }
-        let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-        let ends = ~word & 0x8080_8080_8080_8080
-        guard ends != 0 else { return nil }
-        let lastBit = ends.trailingZeroBitCount
+        guard let (word, lastBit) = varintInOneWord(at: offset) else { return nil }
         var groups = (lastBit == 63 ? word : word & ((1 &<< UInt64(lastBit + 1)) &- 1)) & 0x7F7F_7F7F_7F7F_7F7F
         groups = ((groups & 0x7F00_7F00_7F00_7F00) >> 1) | (groups & 0x007F_007F_007F_007F)
         groups = ((groups & 0x3FFF_0000_3FFF_0000) >> 2) | (groups & 0x0000_3FFF_0000_3FFF)
         groups = ((groups & 0x0FFF_FFFF_0000_0000) >> 4) | (groups & 0x0000_0000_0FFF_FFFF)
         offset += (lastBit + 1) / 8
         return groups
+    }
+
+    /// The eight bytes at `at` and the bit that ends the varint starting there
+    /// (the high bit of its first byte below 0x80), when eight bytes can be read
+    /// and the varint ends within them; its length is `(lastBit + 1) / 8`.
+    @inline(__always) func varintInOneWord(at: Int) -> (word: UInt64, lastBit: Int)? {
+        guard base.count - at >= 8 else { return nil }
+        let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+        let ends = ~word & 0x8080_8080_8080_8080
+        return ends == 0 ? nil : (word, ends.trailingZeroBitCount)
     }
 
     mutating func side() throws(CodecError) -> Side {

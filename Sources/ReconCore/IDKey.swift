@@ -19,14 +19,15 @@ public struct IDKey: Hashable, Comparable, Sendable, CustomStringConvertible, Ex
 
     public var description: String { string }
 
-    /// Strings `String` finds unequal are unequal here (equal bytes are always
-    /// canonically equal), told apart in a few nanoseconds; strings it finds
-    /// equal are confirmed by identical representations, or else by their bytes
-    /// (canonically equal strings can differ in bytes: those are two ids).
+    /// Identical representations (the same small string, the same storage) are
+    /// equal at once; strings `String` finds unequal are unequal here too (equal
+    /// bytes are always canonically equal), told apart in a few nanoseconds;
+    /// strings it finds equal are confirmed by their bytes (canonically equal
+    /// strings can differ in bytes: those are two ids).
     @inline(__always) public static func == (a: IDKey, b: IDKey) -> Bool {
+        if SmallString.sameRepresentation(a.string, b.string) { return true }
         guard a.string == b.string else { return false }
-        return SmallString.sameRepresentation(a.string, b.string)
-            || a.string.withBytes { x in b.string.withBytes { y in IDHash.equal(x, y) } }
+        return a.string.withBytes { x in b.string.withBytes { y in IDHash.equal(x, y) } }
     }
 
     /// Byte order, which for UTF-8 is code-point order.
@@ -101,11 +102,7 @@ enum IDHash {
     static func hash(_ p: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         let n = p.count
         if n <= 15 {
-            var low: UInt64 = 0
-            var high: UInt64 = 0
-            for i in 0..<n {
-                if i < 8 { low |= UInt64(p[i]) << UInt64(8 * i) } else { high |= UInt64(p[i]) << UInt64(8 * (i - 8)) }
-            }
+            let (low, high) = SmallString.words(p)
             return hashWords(low, high, count: UInt64(n), seed: seed)
         }
         var h = seed ^ k0 ^ UInt64(truncatingIfNeeded: n)
@@ -136,7 +133,7 @@ extension Dictionary where Key == IDKey {
     public mutating func removeValue(forKey id: String) -> Value? { removeValue(forKey: IDKey(id)) }
 
     @inline(__always) @discardableResult
-    mutating func removeValueIfAny(forKey id: String) -> Value? { isEmpty ? nil : removeValue(forKey: IDKey(id)) }
+    mutating func removeValueIfAny(forKey id: String) -> Value? { removeValueIfAny(forKey: IDKey(id)) }
 
-    @inline(__always) func valueIfAny(forKey id: String) -> Value? { isEmpty ? nil : self[IDKey(id)] }
+    @inline(__always) func valueIfAny(forKey id: String) -> Value? { valueIfAny(forKey: IDKey(id)) }
 }

@@ -21,15 +21,23 @@ enum SmallString {
             let flags = high >> 56
             guard flags & 0x20 != 0, Int(flags & 0x0F) == bytes.count else { return false }
             if bytes.allSatisfy({ $0 < 0x80 }) && flags & 0xF0 != asciiFlags { return false }
-            var expected: (UInt64, UInt64) = (0, 0)
-            for (i, byte) in bytes.enumerated() {
-                if i < 8 { expected.0 |= UInt64(byte) << (8 * UInt64(i)) } else { expected.1 |= UInt64(byte) << (8 * UInt64(i - 8)) }
-            }
-            guard low == expected.0, high & 0x00FF_FFFF_FFFF_FFFF == expected.1 else { return false }
+            let expected = words(bytes)
+            guard low == expected.low, high & 0x00FF_FFFF_FFFF_FFFF == expected.high else { return false }
         }
         // A string too long to be small must not look small.
         return (bits(String(repeating: "x", count: 40)).1 >> 56) & 0x20 == 0
     }()
+
+    /// Up to 15 bytes as a small string holds them: in order from the low byte
+    /// of `low`, zero-padded.
+    static func words(_ bytes: some Collection<UInt8>) -> (low: UInt64, high: UInt64) {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        for (i, byte) in bytes.enumerated() {
+            if i < 8 { low |= UInt64(byte) << UInt64(8 * i) } else { high |= UInt64(byte) << UInt64(8 * (i - 8)) }
+        }
+        return (low, high)
+    }
 
     @inline(__always) static func bits(_ s: String) -> (UInt64, UInt64) {
         unsafeBitCast(s, to: (UInt64, UInt64).self)

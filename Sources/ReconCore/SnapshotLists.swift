@@ -52,7 +52,8 @@ public struct SnapshotListEnds: Sendable, Equatable {
         switch list {
         case .positions: positions
         case .openOrders: openOrders
-        default: balances
+        case .balances: balances
+        default: preconditionFailure("one list at a time")
         }
     }
 }
@@ -116,13 +117,9 @@ extension ByteReader {
         // The scale byte, then the significand's varint up to its last byte:
         // found in one word (the first byte without its high bit) when eight
         // bytes can be read, as for nearly every decimal of a snapshot.
-        if base.count - offset >= 9 {
-            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset + 1, as: UInt64.self))
-            let ends = ~word & 0x8080_8080_8080_8080
-            if ends != 0 {
-                offset += 1 + (ends.trailingZeroBitCount + 1) / 8
-                return
-            }
+        if let (_, lastBit) = varintInOneWord(at: offset + 1) {
+            offset += 1 + (lastBit + 1) / 8
+            return
         }
         var at = offset + 1
         while at < base.count {

@@ -70,7 +70,8 @@ public final class CheckpointWriter: @unchecked Sendable {
         while true {
             // New commits, once a failure's back-off is over.
             let next = follower.next { committed in
-                checkedUpTo.map { committed <= $0 } ?? false ? .waitForCommit : .waitUntil(notBeforeNs)
+                if let checked = checkedUpTo, committed <= checked { return .waitForCommit }
+                return .waitUntil(notBeforeNs)
             }
             guard let target = next else { return }
             do {
