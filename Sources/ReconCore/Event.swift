@@ -268,8 +268,18 @@ public struct Transfer: Sendable, Equatable {
 /// What the venue reported at one moment. A present list is complete for its
 /// scope (`symbols` when given, else everything); an absent list is unknown.
 public struct ExchangeSnapshot: Sendable, Equatable {
-    public var positions: [RemotePosition]?
-    public var openOrders: [RemoteOrder]?
+    public var positions: [RemotePosition]? {
+        get { positionList?.items }
+        set { positionList = newValue.map(SnapshotList.init) }
+    }
+    public var openOrders: [RemoteOrder]? {
+        get { openOrderList?.items }
+        set { openOrderList = newValue.map(SnapshotList.init) }
+    }
+    /// The same two lists as held: read from the log, they are decoded at
+    /// their first read (see ``SnapshotList``), and the reducer keeps them so.
+    public var positionList: SnapshotList<RemotePosition>?
+    public var openOrderList: SnapshotList<RemoteOrder>?
     public var balances: [RemoteBalance]?
     public var equity: ExactDecimal?
     public var prices: [MarkPrice]?
@@ -278,8 +288,14 @@ public struct ExchangeSnapshot: Sendable, Equatable {
 
     public init(positions: [RemotePosition]? = nil, openOrders: [RemoteOrder]? = nil, balances: [RemoteBalance]? = nil,
                 equity: ExactDecimal? = nil, prices: [MarkPrice]? = nil, symbols: [String]? = nil) {
-        self.positions = positions
-        self.openOrders = openOrders
+        self.init(positionList: positions.map(SnapshotList.init), openOrderList: openOrders.map(SnapshotList.init),
+                  balances: balances, equity: equity, prices: prices, symbols: symbols)
+    }
+
+    public init(positionList: SnapshotList<RemotePosition>?, openOrderList: SnapshotList<RemoteOrder>?,
+                balances: [RemoteBalance]?, equity: ExactDecimal?, prices: [MarkPrice]?, symbols: [String]?) {
+        self.positionList = positionList
+        self.openOrderList = openOrderList
         self.balances = balances
         self.equity = equity
         self.prices = prices

@@ -124,11 +124,9 @@ public enum EventCodec {
         return w.bytes
     }
 
-    /// Decodes one event. Lists in `skipping` of an exchange snapshot are stepped
-    /// over and come back nil (see ``SnapshotLists``); no other event changes.
-    /// `listEnds`, from ``peekSnapshotShape(_:)`` of the same bytes, makes each
-    /// step a jump.
-    public static func decode(_ r: inout ByteReader, skipping: SnapshotLists = [], listEnds: SnapshotListEnds? = nil) throws(CodecError) -> Event {
+    /// Decodes one event. A snapshot's positions and open orders are checked
+    /// and kept as their bytes, decoded at their first read (see ``SnapshotList``).
+    public static func decode(_ r: inout ByteReader) throws(CodecError) -> Event {
         guard let type = EventType(rawValue: try r.u8()) else { throw CodecError.malformed("unknown event type tag") }
         let id = try r.string()
         let account = try r.string()
@@ -162,16 +160,10 @@ public enum EventCodec {
             guard kindIndex < TransferKind.allCases.count else { throw CodecError.malformed("unknown transfer kind") }
             body = .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex]))
         case .exchangeSnapshot:
-            let positions = try r.snapshotList(.positions, skipping: skipping, ends: listEnds) { (r: inout ByteReader) throws(CodecError) in
-                RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
-            }
-            let orders = try r.snapshotList(.openOrders, skipping: skipping, ends: listEnds) { (r: inout ByteReader) throws(CodecError) in
-                RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(),
-                            remaining: try r.decimal(),
-                            price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
-            }
-            let balances = try r.snapshotList(.balances, skipping: skipping, ends: listEnds) { (r: inout ByteReader) throws(CodecError) in
-                RemoteBalance(asset: try r.string(), total: try r.decimal())
+            let positions = try r.snapshotList(checkItem: ByteReader.skipPosition, readItem: ByteReader.readPosition)
+            let orders = try r.snapshotList(checkItem: ByteReader.skipOpenOrder, readItem: ByteReader.readOpenOrder)
+            let balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
+                try r.list { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
             }
             let equity = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
             let prices = try r.optional { (r: inout ByteReader) throws(CodecError) in
@@ -180,7 +172,7 @@ public enum EventCodec {
             let symbols = try r.optional { (r: inout ByteReader) throws(CodecError) in
                 try r.list { (r: inout ByteReader) throws(CodecError) in try r.string() }
             }
-            body = .exchangeSnapshot(ExchangeSnapshot(positions: positions, openOrders: orders, balances: balances,
+            body = .exchangeSnapshot(ExchangeSnapshot(positionList: positions, openOrderList: orders, balances: balances,
                                                       equity: equity, prices: prices, symbols: symbols))
         case .exchangeFills:
             let from = try r.svarint()
@@ -576,7 +568,11 @@ public struct ByteReader {
 
     public mutating func list<T>(_ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T] {
         // Every item takes at least one byte: a larger count is corruption, not a list.
-        let count = try length()
+        try items(try length(), read)
+    }
+
+    /// `count` items, read one after another.
+    mutating func items<T>(_ count: Int, _ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T] {
         // Each item built where it is stored: appending copied it in (a tenth
         // of decoding a snapshot).
         var failure: CodecError?

@@ -92,41 +92,43 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
     /// so that the index built by one reader (a run's order pass splits over
     /// threads) serves every copy of the projection; the list never changes.
     final class ReportedList: Sendable {
-        let list: [Item]
+        /// Still encoded when it came from the log and nothing has read it.
+        let reported: SnapshotList<Item>
         let seq: UInt64
         let asOfMs: Int64
-        private let index = Mutex<[String: Entry]?>(nil)
+        /// The indexes below, built at their first read (type-erased: see `once`).
+        private let positionIndex = Mutex<AnyObject?>(nil)
+        private let entryIndex = Mutex<AnyObject?>(nil)
 
-        init(_ list: [Item], seq: UInt64, asOfMs: Int64) {
-            self.list = list
+        init(_ reported: SnapshotList<Item>, seq: UInt64, asOfMs: Int64) {
+            self.reported = reported
             self.seq = seq
             self.asOfMs = asOfMs
         }
 
+        var list: [Item] { reported.items }
+
         /// Where each key's item lies in the list (a key listed twice: its last).
         /// Cheaper than `entries` by the size of an entry: nothing is copied.
         var positions: [String: Int] {
-            positionIndex.withLock { built in
-                if let built { return built }
+            positionIndex.once {
+                let list = self.list
                 var positions: [String: Int] = [:]
                 positions.reserveCapacity(list.count)
                 for (at, item) in list.enumerated() { positions[item.sectionKey] = at }
-                built = positions
                 return positions
             }
         }
-        private let positionIndex = Mutex<[String: Int]?>(nil)
 
         var entries: [String: Entry] {
-            index.withLock { built in
-                if let built { return built }
+            entryIndex.once {
+                let list = self.list
                 var entries: [String: Entry] = [:]
                 entries.reserveCapacity(list.count)
                 // A key listed twice keeps its last item, as the list's order says.
                 for item in list {
                     entries[item.sectionKey] = Entry(item: item, symbol: item.symbol, seq: seq, asOfMs: asOfMs)
                 }
-                built = entries
                 return entries
             }
         }
@@ -162,7 +164,9 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
     /// entries; see ``Finder``.
     var finder: Finder {
         if let latestList {
-            if latestList.list.count <= Finder.positionsUpTo { return Finder(storage: .list(latestList, latestList.positions)) }
+            if latestList.reported.count <= Finder.positionsUpTo {
+                return Finder(storage: .list(latestList, latestList.list, latestList.positions))
+            }
             return Finder(storage: .table(latestList.entries))
         }
         return Finder(storage: .table(indexedItems))
@@ -187,7 +191,7 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
         static var positionsUpTo: Int { 4_096 }
 
         enum Storage {
-            case list(ReportedList, [String: Int])
+            case list(ReportedList, [Item], [String: Int])
             case table([String: Entry])
         }
         enum Position {
@@ -199,7 +203,7 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
         /// Distinct keys listed.
         var count: Int {
             switch storage {
-            case .list(_, let positions): positions.count
+            case .list(_, _, let positions): positions.count
             case .table(let entries): entries.count
             }
         }
@@ -207,7 +211,7 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
         /// Each distinct key and where its entry lies, in no particular order.
         func forEach(_ body: (String, Position) -> Void) {
             switch storage {
-            case .list(_, let positions): for (key, at) in positions { body(key, .list(at)) }
+            case .list(_, _, let positions): for (key, at) in positions { body(key, .list(at)) }
             case .table(let entries):
                 var at = entries.startIndex
                 while at != entries.endIndex {
@@ -219,14 +223,14 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
 
         @inline(__always) func position(of key: String) -> Position? {
             switch storage {
-            case .list(_, let positions): positions[key].map(Position.list)
+            case .list(_, _, let positions): positions[key].map(Position.list)
             case .table(let entries): entries.index(forKey: key).map(Position.table)
             }
         }
 
         @inline(__always) func item(at position: Position) -> Item {
             switch (storage, position) {
-            case (.list(let reported, _), .list(let at)): reported.list[at]
+            case (.list(_, let items, _), .list(let at)): items[at]
             case (.table(let entries), .table(let at)): entries.values[at].item
             default: preconditionFailure("a position from another finder")
             }
@@ -234,8 +238,8 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
 
         func entry(at position: Position) -> Entry {
             switch (storage, position) {
-            case (.list(let reported, _), .list(let at)):
-                let item = reported.list[at]
+            case (.list(let reported, let items, _), .list(let at)):
+                let item = items[at]
                 return Entry(item: item, symbol: item.symbol, seq: reported.seq, asOfMs: reported.asOfMs)
             case (.table(let entries), .table(let at)): return entries.values[at]
             default: preconditionFailure("a position from another finder")
@@ -245,12 +249,12 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
 
     /// Applies a list, complete for `scope` (all symbols when nil). A complete
     /// list is kept as it came; a scoped one changes the indexed entries.
-    mutating func replace(with list: [Item], scope: [String]?, seq: UInt64, asOfMs: Int64) {
+    mutating func replace(with list: SnapshotList<Item>, scope: [String]?, seq: UInt64, asOfMs: Int64) {
         if let scope {
             let scoped = Set(scope)
             var kept = items.filter { !scoped.contains($0.value.symbol) }
             for s in scope { coveredSymbols[s] = Coverage(seq: seq, asOfMs: asOfMs) }
-            for item in list where scoped.contains(item.symbol) {
+            for item in list.items where scoped.contains(item.symbol) {
                 kept[item.sectionKey] = Entry(item: item, symbol: item.symbol, seq: seq, asOfMs: asOfMs)
             }
             items = kept
@@ -341,10 +345,10 @@ extension RemoteProjection {
         let asOf = event.tsMs
         switch event.body {
         case .exchangeSnapshot(let x):
-            if let list = x.positions {
+            if let list = x.positionList {
                 positions.replace(with: list, scope: x.symbols, seq: seq, asOfMs: asOf)
             }
-            if let list = x.openOrders {
+            if let list = x.openOrderList {
                 openOrders.replace(with: list, scope: x.symbols, seq: seq, asOfMs: asOf)
             }
             if let list = x.balances {

@@ -766,25 +766,22 @@ public enum LogRecord {
     }
 
     /// Decodes a record, checking its checksum first: a damaged record fails
-    /// loudly with its seq, never returns wrong data. Lists in `skipping` of a
-    /// snapshot are stepped over and come nil (see ``SnapshotLists``).
-    public static func decode(_ bytes: UnsafeRawBufferPointer, seq: UInt64, skipping: SnapshotLists = []) throws(StoreError) -> LoggedEvent {
+    /// loudly with its seq, never returns wrong data.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, seq: UInt64) throws(StoreError) -> LoggedEvent {
         guard verifyChecksum(bytes) else { throw damaged(seq) }
-        return try decodeContent(bytes, header: try header(bytes, seq: seq), seq: seq, skipping: skipping)
+        return try decodeContent(bytes, header: try header(bytes, seq: seq), seq: seq)
     }
 
     /// The same, for a caller that has parsed the header already.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists = [],
-                              listEnds: SnapshotListEnds? = nil) throws(StoreError) -> LoggedEvent {
+    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64) throws(StoreError) -> LoggedEvent {
         guard verifyChecksum(bytes) else { throw damaged(seq) }
-        return try decodeContent(bytes, header: header, seq: seq, skipping: skipping, listEnds: listEnds)
+        return try decodeContent(bytes, header: header, seq: seq)
     }
 
-    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64, skipping: SnapshotLists,
-                                      listEnds: SnapshotListEnds? = nil) throws(StoreError) -> LoggedEvent {
+    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64) throws(StoreError) -> LoggedEvent {
         var r = ByteReader(bytes, offset: header.contentOffset)
         do {
-            let event = try EventCodec.decode(&r, skipping: skipping, listEnds: listEnds)
+            let event = try EventCodec.decode(&r)
             guard r.remaining == 0 else { throw CodecError.malformed("\(r.remaining) trailing bytes") }
             return LoggedEvent(seq: seq, ingestMs: header.ingestMs, event: event)
         } catch {

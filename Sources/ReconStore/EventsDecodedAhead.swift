@@ -40,8 +40,6 @@ final class EventsDecodedAhead: @unchecked Sendable {
         var failure: (any Error)?
         /// The reader's last chunk: nothing follows it.
         var isLast = false
-        /// On the last chunk: how many snapshot lists were stepped over.
-        var listsSkipped = 0
 
         deinit {
             (records + taken).deinitialize(count: count - taken)
@@ -77,29 +75,24 @@ final class EventsDecodedAhead: @unchecked Sendable {
     private let reading = DispatchGroup()
     private var sawLast = false
 
-    /// What to read: `[from, to]`; only `account`'s events decoded when given;
-    /// with `stepOverReplacedLists`, snapshot lists a later list of the same
-    /// section replaces whole within the range come nil (a fold to `to` only).
+    /// What to read: `[from, to]`; only `account`'s events decoded when given.
     struct Request: Sendable {
         var from: UInt64
         var to: UInt64
         var account: [UInt8]?
-        var stepOverReplacedLists = false
     }
 
     /// Calls `body` with each record of the request in seq order until it returns
-    /// false. Returns how many snapshot lists were stepped over.
+    /// false.
     ///
     /// `onThisThread` reads and folds in turn on the caller's thread, as when no
     /// thread can be started (tests hold both ways to one answer).
-    @discardableResult
-    static func scan(_ log: EventLog, _ request: Request, onThisThread: Bool = false, _ body: (Record) throws -> Bool) throws -> Int {
-        guard request.from <= request.to else { return 0 }
+    static func scan(_ log: EventLog, _ request: Request, onThisThread: Bool = false, _ body: (Record) throws -> Bool) throws {
+        guard request.from <= request.to else { return }
         if !onThisThread, let ahead = start(log, request) {
             return try ahead.consume(body)
         }
         var failure: (any Error)?
-        var skipped = 0
         read(log, request) { chunk in
             while let record = chunk.takeNext() {
                 do {
@@ -110,11 +103,9 @@ final class EventsDecodedAhead: @unchecked Sendable {
                 }
             }
             if let error = chunk.failure { failure = error }
-            if chunk.isLast { skipped = chunk.listsSkipped }
             return true
         }
         if let failure { throw failure }
-        return skipped
     }
 
     /// Starts reading on a new thread; nil when none could be made.
@@ -135,44 +126,32 @@ final class EventsDecodedAhead: @unchecked Sendable {
     }
 
     /// Takes the reader's chunks in order, passing each record to `body`.
-    private func consume(_ body: (Record) throws -> Bool) throws -> Int {
+    private func consume(_ body: (Record) throws -> Bool) throws {
         defer { finish() }
         while true {
             let chunk = take()
             // Each record moved out, not copied: a copy retained and released
             // every string and list of its event.
             while let record = chunk.takeNext() {
-                guard try body(record) else { return 0 }
+                guard try body(record) else { return }
             }
             if let failure = chunk.failure { throw failure }
-            if chunk.isLast { return chunk.listsSkipped }
+            if chunk.isLast { return }
         }
     }
 
     /// Reads and decodes the request in chunks, passing each to `hand` until it
-    /// returns false; the last chunk carries any failure and how many lists were
-    /// stepped over.
+    /// returns false; the last chunk carries any failure.
     private static func read(_ log: EventLog, _ request: Request, hand: (Chunk) -> Bool) {
         var chunk = Chunk()
-        var listsSkipped = 0
         do {
             try log.read { reader in
-                let plan = request.stepOverReplacedLists ? try SupersededLists(reader, from: request.from, to: request.to, account: request.account) : nil
-                listsSkipped = plan?.listCount ?? 0
-                var next = 0
                 var going = true
                 try reader.scanRaw(from: request.from, to: request.to) { seq, bytes in
                     let header = try LogRecord.header(bytes, seq: seq)
                     let event: LoggedEvent?
                     if request.account.map({ LogRecord.accountMatches(bytes, $0) }) ?? true {
-                        var skipping: SnapshotLists = []
-                        var listEnds: SnapshotListEnds?
-                        if let plan, next < plan.entries.count, plan.entries[next].seq == seq {
-                            skipping = plan.entries[next].lists
-                            listEnds = plan.entries[next].ends
-                            next += 1
-                        }
-                        event = try LogRecord.decode(bytes, header: header, seq: seq, skipping: skipping, listEnds: listEnds)
+                        event = try LogRecord.decode(bytes, header: header, seq: seq)
                     } else {
                         event = nil
                     }
@@ -188,7 +167,6 @@ final class EventsDecodedAhead: @unchecked Sendable {
             chunk.failure = error
         }
         chunk.isLast = true
-        chunk.listsSkipped = listsSkipped
         _ = hand(chunk)
     }
 

@@ -46,15 +46,6 @@ struct BenchLog {
         return (monotonicSeconds() - start, projection)
     }
 
-    /// Fold every event as an as-of read or a checkpoint does: snapshot lists
-    /// replaced whole later in the log are stepped over, not decoded.
-    func fullFold() throws -> (seconds: Double, projection: Projection, listsSkipped: Int) {
-        var projection = Projection()
-        let start = monotonicSeconds()
-        let skipped = try log.scanForFold { projection.apply($0) }
-        return (monotonicSeconds() - start, projection, skipped)
-    }
-
     /// Decode every record, fold nothing: what the codec costs.
     func decodeOnly() throws -> Double {
         var count = 0
@@ -135,10 +126,6 @@ struct BenchReplayCommand: ParsableCommand {
         print(String(format: "  decode only                      %8.3f s  %12@  %.2fx baseline", decode, rate(events, decode), raw.seconds / decode))
         let (replaySeconds, projection) = try fastestRun(of: `repeat`, bench.fullReplay, seconds: \.seconds)
         print(String(format: "  full replay (both reducers)      %8.3f s  %12@  %.2fx baseline", replaySeconds, rate(events, replaySeconds), raw.seconds / replaySeconds))
-        let fold = try fastestRun(of: `repeat`, bench.fullFold, seconds: \.seconds)
-        precondition(fold.projection == projection, "a fold that steps over replaced snapshot lists must end where a full replay does")
-        print(String(format: "  full fold (as state --at)        %8.3f s  %12@  %.2fx baseline  (%d replaced snapshot lists not decoded)",
-                     fold.seconds, rate(events, fold.seconds), raw.seconds / fold.seconds, fold.listsSkipped))
         let store = CheckpointStore(log: bench.log, interval: checkpointEvery)
         let checkpointStart = monotonicSeconds()
         let groups = try store.catchUp()

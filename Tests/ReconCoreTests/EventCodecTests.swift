@@ -17,61 +17,97 @@ import Testing
         }
     }
 
-    /// A snapshot's shape, read without decoding, is what its decoded form says;
-    /// stepping over any of its lists reads to the same end and leaves exactly
-    /// those lists nil; every other event decodes as it would without skipping.
+    /// A decoded snapshot holds its positions and open orders as their bytes;
+    /// read, they are the lists that were encoded, every time.
     @Test(arguments: [4, 5] as [UInt64])
-    func snapshotShapeAndSkippedLists(seed: UInt64) throws {
-        let choices: [SnapshotLists] = [[], .positions, .openOrders, .balances, [.positions, .balances], [.positions, .openOrders, .balances]]
-        var snapshots = 0
-        for (n, event) in RandomEvents.sample(seed: seed, count: 1_500).enumerated() {
-            let skipping = choices[n % choices.count]
+    func snapshotListsArriveAsBytesAndReadAsEncoded(seed: UInt64) throws {
+        var encodedLists = 0
+        for event in RandomEvents.sample(seed: seed, count: 1_500) {
+            guard case .exchangeSnapshot(let snapshot) = event.body else { continue }
             let bytes = EventCodec.encode(event)
-            try bytes.withUnsafeBytes { raw in
-                var peek = ByteReader(raw)
-                let shape = try EventCodec.peekSnapshotShape(&peek)
+            let decoded = try bytes.withUnsafeBytes { raw in
                 var r = ByteReader(raw)
-                let decoded = try EventCodec.decode(&r, skipping: skipping)
-                #expect(r.remaining == 0)
-                guard case .exchangeSnapshot(let snapshot) = event.body else {
-                    #expect(shape == nil)
-                    #expect(decoded == event)
-                    return
-                }
-                snapshots += 1
-                let shapeFound = try #require(shape)
-                #expect(shapeFound.account.elementsEqual(event.account.utf8))
-                var present: SnapshotLists = []
-                if snapshot.positions != nil { present.insert(.positions) }
-                if snapshot.openOrders != nil { present.insert(.openOrders) }
-                if snapshot.balances != nil { present.insert(.balances) }
-                #expect(shapeFound.present == present)
-                #expect(shapeFound.replacesWhole == SnapshotLists(replacedWholeBy: snapshot))
-                var expected = snapshot
-                if skipping.contains(.positions) { expected.positions = nil }
-                if skipping.contains(.openOrders) { expected.openOrders = nil }
-                if skipping.contains(.balances) { expected.balances = nil }
-                var expectedEvent = event
-                expectedEvent.body = .exchangeSnapshot(expected)
-                #expect(decoded == expectedEvent)
+                return try EventCodec.decode(&r)
             }
-            // Cut anywhere, a snapshot's shape is an error or (once the scope's flag
-            // is read, which is all it needs) the right shape; never a crash.
-            if case .exchangeSnapshot(let snapshot) = event.body, n % 10 == 0 {
-                var answered = 0
-                for cut in 0..<bytes.count {
-                    let prefix = Array(bytes[0..<cut])
-                    prefix.withUnsafeBytes { raw in
-                        var r = ByteReader(raw)
-                        guard let shape = try? EventCodec.peekSnapshotShape(&r) else { return }
-                        answered += 1
-                        #expect(shape.replacesWhole == SnapshotLists(replacedWholeBy: snapshot))
-                    }
+            guard case .exchangeSnapshot(let read) = decoded.body else {
+                Issue.record("a snapshot decoded as \(decoded.type)")
+                continue
+            }
+            for (list, original) in [(read.positionList?.isEncoded, snapshot.positions?.isEmpty), (read.openOrderList?.isEncoded, snapshot.openOrders?.isEmpty)] {
+                // Present and not empty: held as bytes; empty or absent: as they were.
+                #expect(list == original.map { !$0 })
+                if list == true { encodedLists += 1 }
+            }
+            #expect(read.positionList?.count == snapshot.positions?.count)
+            #expect(read.openOrderList?.count == snapshot.openOrders?.count)
+            #expect(read.positions == snapshot.positions)
+            #expect(read.openOrders == snapshot.openOrders)
+            #expect(read.positions == snapshot.positions, "read twice")
+            #expect(decoded == event)
+        }
+        #expect(encodedLists > 50)
+    }
+
+    /// A damaged list is refused when its record is decoded, as if it were
+    /// decoded then; what decodes can always be read (a check missed would stop
+    /// this test at the read, not pass it).
+    @Test func damagedListsAreRefusedWhenTheRecordIsDecoded() throws {
+        let event = Event(id: "s1", account: "bot", tsMs: 1, body: .exchangeSnapshot(ExchangeSnapshot(
+            positions: [RemotePosition(symbol: "BTC-PERP", qty: ExactDecimal(significand: -12_345, scale: 3), entryPrice: 101),
+                        RemotePosition(symbol: "ETH-PERP", qty: ExactDecimal(significand: Int128(Int64.max) * 1_000, scale: 38), entryPrice: 7)],
+            openOrders: [RemoteOrder(orderId: "o1", symbol: "BTC-PERP", side: .sell, qty: 2, remaining: 1, price: 99),
+                         RemoteOrder(orderId: "o2", symbol: "ETH-PERP", side: .buy, qty: 3, remaining: 3, price: nil)],
+            balances: [RemoteBalance(asset: "USDT", total: 5)])))
+        let bytes = EventCodec.encode(event)
+        var refused = 0
+        var read = 0
+        for at in 0..<bytes.count {
+            for value: UInt8 in [0, 1, 2, 7, 39, 0x7F, 0x80, 0xFF] where value != bytes[at] {
+                var damaged = bytes
+                damaged[at] = value
+                let decoded = damaged.withUnsafeBytes { raw -> Event? in
+                    var r = ByteReader(raw)
+                    return try? EventCodec.decode(&r)
                 }
-                #expect(answered <= (snapshot.symbols.map { 1 + $0.reduce(0) { $0 + 1 + $1.utf8.count } } ?? 0))
+                guard let decoded else {
+                    refused += 1
+                    continue
+                }
+                if case .exchangeSnapshot(let snapshot) = decoded.body {
+                    read += (snapshot.positions?.count ?? 0) + (snapshot.openOrders?.count ?? 0)
+                }
             }
         }
-        #expect(snapshots > 50)
+        #expect(refused > 100 && read > 100, "refused \(refused), read \(read)")
+
+        // The checks by name: a scale past 38, a side other than buy or sell, a
+        // significand longer than 128 bits, a list cut short.
+        let scale = try #require(offset(after: "ETH-PERP", in: bytes))
+        let side = try #require(offset(after: "\u{2}o1\u{8}BTC-PERP", in: bytes))
+        var overlong = Array(bytes[..<(scale + 1)])
+        overlong += [UInt8](repeating: 0xFF, count: 19) + [0x01]
+        overlong += bytes[(scale + 1)...].drop { $0 & 0x80 != 0 }.dropFirst()
+        for (damaged, why) in [(replacing(bytes, at: scale, with: 39), CodecError.malformed("decimal scale 39")),
+                               (replacing(bytes, at: side, with: 2), .malformed("unknown side")),
+                               (overlong, .malformed("decimal overflows 128 bits")),
+                               (Array(bytes[..<(scale + 3)]), .truncated)] {
+            damaged.withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                #expect(throws: why) { try EventCodec.decode(&r) }
+            }
+        }
+    }
+
+    /// Where the byte after the first occurrence of `text`'s bytes lies.
+    private func offset(after text: String, in bytes: [UInt8]) -> Int? {
+        let needle = Array(text.utf8)
+        return bytes.indices.first { bytes[$0...].starts(with: needle) }.map { $0 + needle.count }
+    }
+
+    private func replacing(_ bytes: [UInt8], at: Int, with value: UInt8) -> [UInt8] {
+        var changed = bytes
+        changed[at] = value
+        return changed
     }
 
     /// Every truncation of an encoding fails with an error, never a crash.
@@ -220,34 +256,5 @@ import Testing
         let noFee = w.bytes
         #expect(fill.contentHashes.includingFee == FNV1a64.hash(trade + charges))
         #expect(fill.contentHashes.withoutFee == FNV1a64.hash(trade + noFee))
-    }
-
-    /// Stepping over a snapshot's lists by the ends a plan read is the same as
-    /// walking them; an end outside the record is refused, never followed.
-    @Test func listsSteppedOverByTheirPlannedEndsAreWalkedOver() throws {
-        var snapshots = 0
-        for event in RandomEvents.sample(seed: 21, count: 2_000) {
-            guard case .exchangeSnapshot = event.body else { continue }
-            snapshots += 1
-            let bytes = EventCodec.encode(event)
-            try bytes.withUnsafeBytes { raw throws in
-                var peek = ByteReader(raw)
-                let shape = try #require(try EventCodec.peekSnapshotShape(&peek))
-                for skipping in [shape.present, shape.present.intersection(.openOrders), SnapshotLists.balances] {
-                    var walked = ByteReader(raw)
-                    var jumped = ByteReader(raw)
-                    let a = try EventCodec.decode(&walked, skipping: skipping)
-                    let b = try EventCodec.decode(&jumped, skipping: skipping, listEnds: shape.ends)
-                    #expect(a == b)
-                    #expect(jumped.remaining == 0)
-                }
-                guard shape.present.contains(.positions) else { return }
-                var wrong = shape.ends
-                wrong.positions = raw.count + 5
-                var r = ByteReader(raw)
-                #expect(throws: CodecError.self) { try EventCodec.decode(&r, skipping: .positions, listEnds: wrong) }
-            }
-        }
-        #expect(snapshots > 50)
     }
 }

@@ -14,7 +14,7 @@ import Testing
 
     @Test func aCompleteListReadsAsItsEntriesWithTheLastOfARepeatedKey() {
         var section = ScopedSection<RemoteOrder>()
-        section.replace(with: [Self.order("o1", "BTC"), Self.order("o2", "ETH"), Self.order("o1", "BTC", remaining: "0.5")],
+        section.replace(with: SnapshotList([Self.order("o1", "BTC"), Self.order("o2", "ETH"), Self.order("o1", "BTC", remaining: "0.5")]),
                         scope: nil, seq: 7, asOfMs: 900)
         let items = section.items
         #expect(items.count == 2)
@@ -41,16 +41,16 @@ import Testing
             }
         }
         var section = ScopedSection<RemoteOrder>()
-        section.replace(with: [Self.order("o1", "BTC"), Self.order("o2", "ETH"), Self.order("o1", "BTC", remaining: "0.5")],
+        section.replace(with: SnapshotList([Self.order("o1", "BTC"), Self.order("o2", "ETH"), Self.order("o1", "BTC", remaining: "0.5")]),
                         scope: nil, seq: 7, asOfMs: 900)
         agree(section, ["o1", "o2", "o3"])
         #expect(section.item(forKey: "o1")?.remaining == "0.5")
-        section.replace(with: [Self.order("o3", "BTC"), Self.order("o4", "ETH")], scope: ["BTC"], seq: 8, asOfMs: 950)
+        section.replace(with: SnapshotList([Self.order("o3", "BTC"), Self.order("o4", "ETH")]), scope: ["BTC"], seq: 8, asOfMs: 950)
         agree(section, ["o1", "o2", "o3", "o4"])
         #expect(section.finder.position(of: "o2").map(section.finder.entry(at:))?.seq == 7)
         // A complete list longer than positions serve, read through its entries.
         let long = (0...ScopedSection<RemoteOrder>.Finder.positionsUpTo).map { Self.order("l\($0)", "SOL") } + [Self.order("l7", "SOL", remaining: "0.25")]
-        section.replace(with: long, scope: nil, seq: 9, asOfMs: 990)
+        section.replace(with: SnapshotList(long), scope: nil, seq: 9, asOfMs: 990)
         agree(section, ["l0", "l7", "l4096", "o1", "l99999"])
         #expect(section.item(forKey: "l7")?.remaining == "0.25")
     }
@@ -61,19 +61,19 @@ import Testing
         var a = ScopedSection<RemoteOrder>()
         var b = ScopedSection<RemoteOrder>()
         for (k, list) in [[Self.order("o1", "BTC")], [Self.order("o2", "ETH"), Self.order("o3", "BTC")]].enumerated() {
-            a.replace(with: list, scope: nil, seq: UInt64(k + 1), asOfMs: 0)
+            a.replace(with: SnapshotList(list), scope: nil, seq: UInt64(k + 1), asOfMs: 0)
             _ = a.items
-            b.replace(with: list, scope: nil, seq: UInt64(k + 1), asOfMs: 0)
+            b.replace(with: SnapshotList(list), scope: nil, seq: UInt64(k + 1), asOfMs: 0)
         }
         #expect(a == b)
         var copy = b
         #expect(copy.items.keys.sorted() == ["o2", "o3"])
-        copy.replace(with: [], scope: nil, seq: 3, asOfMs: 0)
+        copy.replace(with: SnapshotList([]), scope: nil, seq: 3, asOfMs: 0)
         #expect(copy.items.isEmpty && b.items.count == 2)
         #expect(copy != b)
         // The same entries under another list's seq are another section.
         var c = ScopedSection<RemoteOrder>()
-        c.replace(with: [Self.order("o2", "ETH"), Self.order("o3", "BTC")], scope: nil, seq: 9, asOfMs: 0)
+        c.replace(with: SnapshotList([Self.order("o2", "ETH"), Self.order("o3", "BTC")]), scope: nil, seq: 9, asOfMs: 0)
         #expect(c != b)
     }
 

@@ -1,0 +1,191 @@
+import Synchronization
+
+/// A snapshot's list of positions or open orders: the items themselves, or,
+/// when read from the log, the list's bytes, decoded at the first read.
+///
+/// A venue snapshot lists every position and open order, and a replay folds
+/// tens of thousands of snapshots, each replacing the last before anything
+/// reads it. Decoding those lists was a quarter of decoding a log, and freeing
+/// them a tenth of folding it; kept as bytes, a replaced list costs a copy of
+/// its bytes and one free. Its bytes are checked when the record is decoded
+/// (every check decoding makes), so decoding them later cannot fail, and a
+/// damaged record is refused where it always was.
+public struct SnapshotList<Item: Sendable & Equatable>: Sendable, Equatable {
+    private enum Storage: Sendable {
+        case items([Item])
+        case encoded(EncodedItems<Item>)
+    }
+
+    private let storage: Storage
+
+    public init(_ items: [Item]) {
+        storage = .items(items)
+    }
+
+    init(encoded: EncodedItems<Item>) {
+        storage = .encoded(encoded)
+    }
+
+    /// The items, in the venue's order.
+    public var items: [Item] {
+        switch storage {
+        case .items(let items): items
+        case .encoded(let encoded): encoded.items
+        }
+    }
+
+    /// Kept as bytes (decoded at the first read).
+    var isEncoded: Bool {
+        if case .encoded = storage { return true }
+        return false
+    }
+
+    public var count: Int {
+        switch storage {
+        case .items(let items): items.count
+        case .encoded(let encoded): encoded.count
+        }
+    }
+
+    /// Equal when they list the same items, however each is held.
+    public static func == (lhs: SnapshotList, rhs: SnapshotList) -> Bool {
+        lhs.items == rhs.items
+    }
+}
+
+/// A list's items as the codec wrote them, back to back, with the reader of
+/// one item; decoded once, at the first read.
+final class EncodedItems<Item: Sendable>: Sendable {
+    private let bytes: [UInt8]
+    let count: Int
+    private let readItem: @Sendable (inout ByteReader) throws(CodecError) -> Item
+    private let decoded = Mutex<AnyObject?>(nil)
+
+    /// `bytes` must hold `count` items that `readItem` reads without failing
+    /// (checked by the walk that found their end).
+    init(bytes: [UInt8], count: Int, readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Item) {
+        self.bytes = bytes
+        self.count = count
+        self.readItem = readItem
+    }
+
+    var items: [Item] {
+        decoded.once {
+            bytes.withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                do {
+                    return try r.items(count, readItem)
+                } catch {
+                    preconditionFailure("a snapshot list checked when its record was read no longer decodes: \(error)")
+                }
+            }
+        }
+    }
+}
+
+extension Mutex where Value == AnyObject? {
+    /// The value `make` made at the first call, the same one after.
+    ///
+    /// Held behind a type-erased reference because a generic class whose
+    /// stored lock holds a value of its generic type looks up that type's
+    /// runtime metadata each time one is freed (4 % of a replay, which frees
+    /// a replaced snapshot list at every snapshot).
+    func once<T: Sendable>(_ make: () -> T) -> T {
+        withLock { held in
+            if let held { return unsafeDowncast(held, to: Made<T>.self).value }
+            let value = make()
+            held = Made(value)
+            return value
+        }
+    }
+}
+
+private final class Made<T: Sendable>: Sendable {
+    let value: T
+
+    init(_ value: T) {
+        self.value = value
+    }
+}
+
+extension ByteReader {
+    /// An optional list of a snapshot, kept as its bytes and decoded at its first
+    /// read (see ``SnapshotList``). `checkItem` steps over one item making every
+    /// check `readItem` makes, so a damaged list is refused here, as if it were
+    /// decoded.
+    mutating func snapshotList<T>(checkItem: (inout ByteReader) throws(CodecError) -> Void,
+                                  readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> T)
+        throws(CodecError) -> SnapshotList<T>? {
+        guard try isPresent() else { return nil }
+        let count = try length()
+        guard count > 0 else { return SnapshotList([]) }
+        let start = offset
+        for _ in 0..<count { try checkItem(&self) }
+        let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: base[start..<offset]))
+        return SnapshotList(encoded: EncodedItems(bytes: bytes, count: count, readItem: readItem))
+    }
+
+    /// An optional value's flag.
+    mutating func isPresent() throws(CodecError) -> Bool {
+        switch try u8() {
+        case 0: return false
+        case 1: return true
+        default: throw .malformed("bad optional flag")
+        }
+    }
+
+    @inline(__always) mutating func skipString() throws(CodecError) {
+        offset += try length()
+    }
+
+    /// Steps over a decimal, refusing what `decimal()` refuses: a scale above
+    /// ``ExactDecimal/maxScale`` or a significand of more than 19 varint bytes.
+    @inline(__always) mutating func skipDecimal() throws(CodecError) {
+        guard offset < base.count else { throw .truncated }
+        let scale = base[offset]
+        guard scale <= ExactDecimal.maxScale else { throw .malformed("decimal scale \(scale)") }
+        // The significand's varint up to its last byte: found in one word (the
+        // first byte without its high bit) when eight bytes can be read, as for
+        // nearly every decimal of a snapshot.
+        if let (_, lastBit) = varintInOneWord(at: offset + 1) {
+            offset += 1 + (lastBit + 1) / 8
+            return
+        }
+        var at = offset + 1
+        let tooLong = at + 19
+        while at < base.count {
+            guard at < tooLong else { throw .malformed("decimal overflows 128 bits") }
+            let byte = base[at]
+            at += 1
+            if byte & 0x80 == 0 {
+                offset = at
+                return
+            }
+        }
+        throw .truncated
+    }
+
+    static func skipPosition(_ r: inout ByteReader) throws(CodecError) {
+        try r.skipString()
+        try r.skipDecimal()
+        try r.skipDecimal()
+    }
+
+    static func readPosition(_ r: inout ByteReader) throws(CodecError) -> RemotePosition {
+        RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
+    }
+
+    static func skipOpenOrder(_ r: inout ByteReader) throws(CodecError) {
+        try r.skipString()
+        try r.skipString()
+        _ = try r.side()
+        try r.skipDecimal()
+        try r.skipDecimal()
+        if try r.isPresent() { try r.skipDecimal() }
+    }
+
+    static func readOpenOrder(_ r: inout ByteReader) throws(CodecError) -> RemoteOrder {
+        RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(),
+                    remaining: try r.decimal(), price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
+    }
+}
