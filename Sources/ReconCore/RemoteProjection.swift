@@ -172,8 +172,13 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
         return Finder(storage: .table(indexedItems))
     }
 
-    /// The item listed under `key`, found without building the table of entries.
+    /// The item listed under `key`, found without building the table of entries;
+    /// in a short complete list, without building any index (a key's history
+    /// asks once per snapshot, of a list nothing else reads).
     public func item(forKey key: String) -> Item? {
+        if let latestList, latestList.reported.count <= 256 {
+            return latestList.reported.lastItem(keyed: key, keyOf: \.sectionKey)
+        }
         let finder = self.finder
         return finder.position(of: key).map(finder.item(at:))
     }

@@ -47,26 +47,68 @@ public struct SnapshotList<Item: Sendable & Equatable>: Sendable, Equatable {
         }
     }
 
+    /// The last item keyed `key`, where `keyOf` gives an item's key, the string
+    /// each item begins with; a list still held as bytes is walked, not decoded.
+    func lastItem(keyed key: String, keyOf: (Item) -> String) -> Item? {
+        switch storage {
+        case .items(let items): items.last { keyOf($0) == key }
+        case .encoded(let encoded): encoded.lastItem(keyed: key)
+        }
+    }
+
     /// Equal when they list the same items, however each is held.
     public static func == (lhs: SnapshotList, rhs: SnapshotList) -> Bool {
         lhs.items == rhs.items
     }
 }
 
-/// A list's items as the codec wrote them, back to back, with the reader of
-/// one item; decoded once, at the first read.
+/// A list's items as the codec wrote them, back to back, each beginning with
+/// its key as a string, with the reader of one item and the step over one;
+/// decoded once, at the first read.
 final class EncodedItems<Item: Sendable>: Sendable {
     private let bytes: [UInt8]
     let count: Int
     private let readItem: @Sendable (inout ByteReader) throws(CodecError) -> Item
+    private let skipItem: @Sendable (inout ByteReader) throws(CodecError) -> Void
     private let decoded = Mutex<AnyObject?>(nil)
 
-    /// `bytes` must hold `count` items that `readItem` reads without failing
-    /// (checked by the walk that found their end).
-    init(bytes: [UInt8], count: Int, readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Item) {
+    /// `bytes` must hold `count` items that `readItem` reads and `skipItem`
+    /// steps over without failing (checked by the walk that found their end).
+    init(bytes: [UInt8], count: Int, readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Item,
+         skipItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void) {
         self.bytes = bytes
         self.count = count
         self.readItem = readItem
+        self.skipItem = skipItem
+    }
+
+    /// The last item keyed `key`, decoded alone. A key's history asks once per
+    /// snapshot of a list nothing else reads; walking the bytes spares decoding
+    /// and indexing every item on the folding thread.
+    func lastItem(keyed key: String) -> Item? {
+        var key = key
+        return key.withUTF8 { wanted in
+            bytes.withUnsafeBytes { raw in
+                var r = ByteReader(raw)
+                do throws(CodecError) {
+                    var found: Int?
+                    for _ in 0..<count {
+                        let start = r.offset
+                        let length = try r.length()
+                        if length == wanted.count && UnsafeRawBufferPointer(rebasing: raw[r.offset..<r.offset + length]).elementsEqual(wanted) {
+                            found = start
+                        }
+                        r.offset = start
+                        try skipItem(&r)
+                    }
+                    guard let found else { return nil }
+                    r.offset = found
+                    return try readItem(&r)
+                } catch {
+                    preconditionFailure("a snapshot list checked when its record was read no longer decodes: \(error)")
+                }
+            }
+        }
     }
 
     var items: [Item] {
@@ -112,8 +154,8 @@ extension ByteReader {
     /// An optional list of a snapshot, kept as its bytes and decoded at its first
     /// read (see ``SnapshotList``). `checkItem` steps over one item making every
     /// check `readItem` makes, so a damaged list is refused here, as if it were
-    /// decoded.
-    mutating func snapshotList<T>(checkItem: (inout ByteReader) throws(CodecError) -> Void,
+    /// decoded. Every item begins with its key, a string.
+    mutating func snapshotList<T>(checkItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void,
                                   readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> T)
         throws(CodecError) -> SnapshotList<T>? {
         guard try isPresent() else { return nil }
@@ -122,7 +164,7 @@ extension ByteReader {
         let start = offset
         for _ in 0..<count { try checkItem(&self) }
         let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: base[start..<offset]))
-        return SnapshotList(encoded: EncodedItems(bytes: bytes, count: count, readItem: readItem))
+        return SnapshotList(encoded: EncodedItems(bytes: bytes, count: count, readItem: readItem, skipItem: checkItem))
     }
 
     /// An optional value's flag.

@@ -104,4 +104,37 @@ import Testing
         #expect(decoded == p)
         #expect(decoded.remote.openOrders.items == p.remote.openOrders.items)
     }
+
+    /// A key looked up in a list read from the log (walked as bytes while it is
+    /// short) is the last item listed under it, as in the list the venue sent;
+    /// a key it does not list is nothing, whichever way it is held.
+    @Test(arguments: [3, 200, 300])
+    func aKeyInAListReadFromTheLogIsItsLastItem(length: Int) throws {
+        var rng = SeededRandom(seed: UInt64(length))
+        let orders = (0..<length).map { n in
+            Self.order("o\(rng.below(length / 2 + 1))", n % 2 == 0 ? "BTC" : "ETH", remaining: ExactDecimal(n))
+        }
+        let positions = (0..<length).map { n in
+            RemotePosition(symbol: "S\(rng.below(length / 2 + 1))", qty: ExactDecimal(n), entryPrice: 10)
+        }
+        let event = Event(id: "s", account: "a", tsMs: 1, body: .exchangeSnapshot(ExchangeSnapshot(positions: positions, openOrders: orders)))
+        let read = try EventCodec.encode(event).withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            return try EventCodec.decode(&r)
+        }
+        var fromLog = AccountProjection(account: "a")
+        fromLog.apply(read, seq: 1)
+        var written = AccountProjection(account: "a")
+        written.apply(event, seq: 1)
+        for key in Set(orders.map(\.orderId)).union(["o-none", ""]) {
+            let expected = orders.last { $0.orderId == key }
+            #expect(fromLog.remote.openOrders.item(forKey: key) == expected, "order \(key)")
+            #expect(written.remote.openOrders.item(forKey: key) == expected, "order \(key)")
+        }
+        for key in Set(positions.map(\.symbol)).union(["S-none"]) {
+            let expected = positions.last { $0.symbol == key }
+            #expect(fromLog.remote.positions.item(forKey: key) == expected, "position \(key)")
+            #expect(written.remote.positions.item(forKey: key) == expected, "position \(key)")
+        }
+    }
 }
