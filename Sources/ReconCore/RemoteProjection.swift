@@ -176,7 +176,7 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
     /// in a short complete list, without building any index (a key's history
     /// asks once per snapshot, of a list nothing else reads).
     public func item(forKey key: String) -> Item? {
-        if let latestList, latestList.reported.count <= 256 {
+        if let latestList, latestList.reported.count <= Finder.walkedUpTo {
             return latestList.reported.lastItem(keyed: key, keyOf: \.sectionKey)
         }
         let finder = self.finder
@@ -194,6 +194,10 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
         /// entry lies beside its key (one reconcile of 100,000 orders: 20–23 ms by
         /// entries, 24–30 ms by positions).
         static var positionsUpTo: Int { 4_096 }
+        /// A single key is looked up in a complete list up to this long by a walk
+        /// over it: an index built for one lookup hashes every key, and a list
+        /// that came from the log would be decoded whole first.
+        static var walkedUpTo: Int { 256 }
 
         enum Storage {
             case list(ReportedList, [Item], [String: Int])

@@ -88,38 +88,38 @@ final class EncodedItems<Item: Sendable>: Sendable {
     func lastItem(keyed key: String) -> Item? {
         var key = key
         return key.withUTF8 { wanted in
-            bytes.withUnsafeBytes { raw in
-                var r = ByteReader(raw)
-                do throws(CodecError) {
-                    var found: Int?
-                    for _ in 0..<count {
-                        let start = r.offset
-                        let length = try r.length()
-                        if length == wanted.count && UnsafeRawBufferPointer(rebasing: raw[r.offset..<r.offset + length]).elementsEqual(wanted) {
-                            found = start
-                        }
-                        r.offset = start
-                        try skipItem(&r)
+            reading { (r: inout ByteReader) throws(CodecError) -> Item? in
+                var found: Int?
+                for _ in 0..<count {
+                    let start = r.offset
+                    let length = try r.length()
+                    if length == wanted.count && UnsafeRawBufferPointer(rebasing: r.base[r.offset..<r.offset + length]).elementsEqual(wanted) {
+                        found = start
                     }
-                    guard let found else { return nil }
-                    r.offset = found
-                    return try readItem(&r)
-                } catch {
-                    preconditionFailure("a snapshot list checked when its record was read no longer decodes: \(error)")
+                    r.offset = start
+                    try skipItem(&r)
                 }
+                guard let found else { return nil }
+                r.offset = found
+                return try readItem(&r)
             }
         }
     }
 
     var items: [Item] {
         decoded.once {
-            bytes.withUnsafeBytes { raw in
-                var r = ByteReader(raw)
-                do {
-                    return try r.items(count, readItem)
-                } catch {
-                    preconditionFailure("a snapshot list checked when its record was read no longer decodes: \(error)")
-                }
+            reading { (r: inout ByteReader) throws(CodecError) in try r.items(count, readItem) }
+        }
+    }
+
+    /// Reads the bytes, which were checked: a failure here is a bug, not damage.
+    private func reading<R>(_ body: (inout ByteReader) throws(CodecError) -> R) -> R {
+        bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            do {
+                return try body(&r)
+            } catch {
+                preconditionFailure("a snapshot list checked when its record was read no longer decodes: \(error)")
             }
         }
     }
@@ -131,7 +131,7 @@ extension Mutex where Value == AnyObject? {
     /// Held behind a type-erased reference because a generic class whose
     /// stored lock holds a value of its generic type looks up that type's
     /// runtime metadata each time one is freed (4 % of a replay, which frees
-    /// a replaced snapshot list at every snapshot).
+    /// a replaced snapshot list at every snapshot). One lock, one `T`.
     func once<T: Sendable>(_ make: () -> T) -> T {
         withLock { held in
             if let held { return unsafeDowncast(held, to: Made<T>.self).value }
