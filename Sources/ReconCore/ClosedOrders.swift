@@ -35,11 +35,11 @@ public struct ClosedOrders: Sendable, Equatable {
         init(_ entries: [Entry]) {
             self.entries = entries
             slots.reserveCapacity(entries.count)
-            for (slot, entry) in entries.enumerated() { slots[IDKey(entry.orderId)] = slot }
+            for (slot, entry) in entries.enumerated() { slots[entry.orderId] = slot }
         }
 
         mutating func append(_ orderId: String, _ order: ClosedOrder) {
-            slots[IDKey(orderId)] = entries.count
+            slots[orderId] = entries.count
             entries.append(Entry(orderId: orderId, order: order))
         }
     }
@@ -91,13 +91,13 @@ public struct ClosedOrders: Sendable, Equatable {
     public var generations: (older: [Entry], recent: [Entry]) { (olderStored?.entries() ?? older.entries, recent.entries) }
 
     public subscript(orderId: String) -> ClosedOrder? {
-        if let slot = recent.slots.valueIfAny(forKey: IDKey(orderId)) { return recent.entries[slot].order }
+        if let slot = recent.slots.valueIfAny(forKey: orderId) { return recent.entries[slot].order }
         return olderOrder(orderId)
     }
 
     private func olderOrder(_ orderId: String) -> ClosedOrder? {
         if olderStored != nil { return olderStored?.order(orderId) }
-        guard let slot = older.slots.valueIfAny(forKey: IDKey(orderId)) else { return nil }
+        guard let slot = older.slots.valueIfAny(forKey: orderId) else { return nil }
         return older.entries[slot].order
     }
 
@@ -110,7 +110,7 @@ public struct ClosedOrders: Sendable, Equatable {
     /// copy in the recent generation for an older one. False if it is not remembered.
     @discardableResult
     public mutating func update(_ orderId: String, _ change: (inout ClosedOrder) -> Void) -> Bool {
-        if let slot = recent.slots.valueIfAny(forKey: IDKey(orderId)) {
+        if let slot = recent.slots.valueIfAny(forKey: orderId) {
             change(&recent.entries[slot].order)
             return true
         }

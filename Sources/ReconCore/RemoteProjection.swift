@@ -177,7 +177,7 @@ public struct ScopedSection<Item: SectionItem>: Sendable, Equatable {
     /// asks once per snapshot, of a list nothing else reads).
     public func item(forKey key: String) -> Item? {
         if let latestList, latestList.reported.count <= Finder.walkedUpTo {
-            return latestList.reported.lastItem(keyed: key, keyOf: \.sectionKey)
+            return latestList.reported.lastItem(keyed: key)
         }
         let finder = self.finder
         return finder.position(of: key).map(finder.item(at:))

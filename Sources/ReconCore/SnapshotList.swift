@@ -47,18 +47,20 @@ public struct SnapshotList<Item: Sendable & Equatable>: Sendable, Equatable {
         }
     }
 
-    /// The last item keyed `key`, where `keyOf` gives an item's key, the string
-    /// each item begins with; a list still held as bytes is walked, not decoded.
-    func lastItem(keyed key: String, keyOf: (Item) -> String) -> Item? {
-        switch storage {
-        case .items(let items): items.last { keyOf($0) == key }
-        case .encoded(let encoded): encoded.lastItem(keyed: key)
-        }
-    }
-
     /// Equal when they list the same items, however each is held.
     public static func == (lhs: SnapshotList, rhs: SnapshotList) -> Bool {
         lhs.items == rhs.items
+    }
+}
+
+extension SnapshotList where Item: SectionItem {
+    /// The last item listed under `key`; a list still held as bytes is walked
+    /// (its items begin with their key), not decoded.
+    func lastItem(keyed key: String) -> Item? {
+        switch storage {
+        case .items(let items): items.last { $0.sectionKey == key }
+        case .encoded(let encoded): encoded.lastItem(keyed: key)
+        }
     }
 }
 
