@@ -143,12 +143,58 @@ public struct SettledFills: Sendable, Equatable {
 
         /// The merged set. A key in two deltas (damage or a rewrite) keeps the
         /// digest of the earlier group, as folding would have.
-        public consuming func finish() -> SettledFills {
+        ///
+        /// The keys are split into `parts` ranges of equal width (they are hashes,
+        /// so the ranges hold about as many fills each); each range is merged into
+        /// its own slice of the base, so `perform` (given the count and the work
+        /// for one part) may run them at once, on other cores. The default runs
+        /// them in turn. The answer does not depend on how they run.
+        public consuming func finish(parts: Int = 1,
+                                     perform: (_ parts: Int, _ work: (Int) -> Void) -> Void = { n, work in for i in 0..<n { work(i) } }) -> SettledFills {
+            let parts = max(1, parts)
             var set = SettledFills()
-            set.base = Array(unsafeUninitializedCapacity: items.count) { base, written in
-                written = items.withUnsafeBufferPointer { Self.merge($0, runs: runs, into: base) }
+            // For each run, where each part's keys start in it (and its end).
+            let starts = runs.map { run in
+                (0...parts).map { part in part == parts ? run.upperBound : Self.firstIndex(in: items, run, highAtLeast: Self.lowestHigh(ofPart: part, of: parts)) }
+            }
+            // Where each part's slice of the base starts, were no key repeated.
+            var offsets = [0]
+            for part in 0..<parts { offsets.append(offsets[part] + starts.reduce(0) { $0 + $1[part + 1] - $1[part] }) }
+            let written = UnsafeMutableBufferPointer<Int>.allocate(capacity: parts)
+            defer { written.deallocate() }
+            set.base = Array(unsafeUninitializedCapacity: items.count) { base, count in
+                items.withUnsafeBufferPointer { items in
+                    perform(parts) { part in
+                        let slice = UnsafeMutableBufferPointer(rebasing: base[offsets[part]..<offsets[part + 1]])
+                        let runs = starts.compactMap { $0[part] < $0[part + 1] ? $0[part]..<$0[part + 1] : nil }
+                        written[part] = Self.merge(items, runs: runs, into: slice)
+                    }
+                }
+                // A repeated key leaves its part's slice short: close the gaps.
+                count = written[0]
+                for part in 1..<parts {
+                    if count != offsets[part], let start = base.baseAddress {
+                        (start + count).moveInitialize(from: start + offsets[part], count: written[part])
+                    }
+                    count += written[part]
+                }
             }
             return set
+        }
+
+        /// The smallest `high` half of a key in `part` of `parts` equal ranges.
+        private static func lowestHigh(ofPart part: Int, of parts: Int) -> UInt64 {
+            UInt64(part) * (UInt64.max / UInt64(parts))
+        }
+
+        /// The first index of the sorted `run` whose key's `high` is at least `high`.
+        private static func firstIndex(in items: [Entry], _ run: Range<Int>, highAtLeast high: UInt64) -> Int {
+            var low = run.lowerBound, upper = run.upperBound
+            while low < upper {
+                let middle = (low + upper) / 2
+                if items[middle].key.high < high { low = middle + 1 } else { upper = middle }
+            }
+            return low
         }
 
         /// Merges the sorted `runs` of `items` into `base`; returns how many

@@ -145,9 +145,9 @@ public final class CheckpointStore: @unchecked Sendable {
                         return (groupSeq, nil)
                     }
                     if key.count - 8 == wanted.count && key[8...].elementsEqual(wanted) {
-                        let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
-                        if var projection = try? AccountProjection.decode(value),
-                           (try? restoreShared(&projection, reader: reader, at: groupSeq)) != nil {
+                        let entry = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+                        if let apart = try? accountEntriesApart(account, reader: reader, upTo: groupSeq),
+                           let projection = try? restore(entry: entry, apart: apart, at: groupSeq) {
                             return (groupSeq, projection)
                         }
                         // Undecodable (older layout or damage): fall back to the start.
@@ -160,63 +160,12 @@ public final class CheckpointStore: @unchecked Sendable {
         }
     }
 
-    /// Completes a projection loaded from group `groupSeq`: merges the settled-fill
-    /// deltas of its account in every group up to it, and attaches the older
-    /// generation of closed orders (the newest stored at or below it). Throws if
-    /// the fills are not the number the delta at `groupSeq` recorded, or the
-    /// generation is missing or another one (damage).
-    func restoreShared(_ projection: inout AccountProjection, reader: LogReader, at groupSeq: UInt64) throws {
-        let c = try reader.openCursor(log.checkpoints)
-        defer { mdb_cursor_close(c) }
-        let wanted = Array(projection.account.utf8)
-        // The delta at `groupSeq` starts with the size of the whole set: reserve it
-        // once rather than let the merge's buffer grow through every delta.
-        var reserve = 0
-        var lastKey = Self.settledKey(seq: groupSeq, account: projection.account)
-        var lk = MDB_val(), lv = MDB_val()
-        let found: Int32 = lastKey.withUnsafeMutableBytes { raw in
-            lk = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
-            return mdb_get(reader.txn, log.checkpoints, &lk, &lv)
-        }
-        if found == 0 {
-            var r = ByteReader(UnsafeRawBufferPointer(start: lv.mv_data, count: lv.mv_size))
-            // At most one fill per event, so a damaged size cannot reserve more than that.
-            if let total = try? r.nonNegativeInt(), total <= groupSeq { reserve = total }
-        }
-        var merger = SettledFills.Merger(reserving: reserve)
-        var expected: Int?
-        // Valid while the read transaction is.
-        var olderClosedOrders: UnsafeRawBufferPointer?
-        var k = MDB_val(), v = MDB_val()
-        var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
-        while code == 0 {
-            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
-            let groupOfKey = UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8]))
-            if groupOfKey > groupSeq { break }
-            if key.count == 9 + wanted.count && key[9...].elementsEqual(wanted) {
-                let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
-                if key[8] == Self.settledMarker {
-                    let total = try merger.add(delta: value)
-                    if groupOfKey == groupSeq { expected = total }
-                } else if key[8] == Self.closedOrdersMarker {
-                    olderClosedOrders = value
-                }
-            }
-            code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
-        }
-        let settled = merger.finish()
-        guard let expected, expected == settled.count else { throw CodecError.malformed("settled fills of \(projection.account) at \(groupSeq)") }
-        projection.local.settledFills = settled
-        if projection.local.closedOrders.olderStoredApart {
-            guard let olderClosedOrders else { throw CodecError.malformed("closed orders of \(projection.account) at \(groupSeq)") }
-            try projection.local.closedOrders.attachOlder(encoded: olderClosedOrders)
-        }
-    }
-
     /// The projection of `account` after folding every event up to `seq`.
     public func projection(account: String, at seq: UInt64) throws -> AccountProjection {
         let (from, loaded) = try nearest(account: account, atOrBefore: seq)
-        var projection = loaded ?? AccountProjection(account: account)
+        // Consumed, not copied: a copy left beside the one folded made the fold's
+        // first append to each array copy it (the recent closed orders, megabytes).
+        var projection = (consume loaded) ?? AccountProjection(account: account)
         try fold(&projection, account: account, from: from + 1, to: seq)
         return projection
     }
@@ -316,22 +265,23 @@ public final class CheckpointStore: @unchecked Sendable {
             defer { mdb_cursor_close(c) }
             var k = MDB_val(), v = MDB_val()
             var code = Self.seek(c, to: seq, &k, &v)
+            var entries: [(account: String, bytes: UnsafeRawBufferPointer)] = []
             while code == 0 {
                 let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
                 guard UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])) == seq else { break }
                 if key.count > 8 && key[8] != Self.settledMarker && key[8] != Self.closedOrdersMarker {
-                    let account = String(decoding: key[8...], as: UTF8.self)
-                    let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
-                    projection.accounts[account] = try AccountProjection.decode(value)
+                    entries.append((String(decoding: key[8...], as: UTF8.self), UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)))
                 }
                 code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
             }
-            for name in projection.accounts.keys {
+            for (name, entry) in entries {
+                let apart = try accountEntriesApart(name, reader: reader, upTo: seq)
                 do {
-                    try restoreShared(&projection.accounts[name]!, reader: reader, at: seq)
+                    projection.accounts[name] = try restore(entry: entry, apart: apart, at: seq)
                 } catch {
-                    // A missing or damaged delta or generation: the group cannot be trusted.
-                    throw CodecError.malformed("settled fills or closed orders of \(name) at \(seq)")
+                    // An entry that does not decode, a missing or damaged delta or
+                    // generation: the group cannot be trusted.
+                    throw CodecError.malformed("checkpoint of \(name) at \(seq): \(error)")
                 }
             }
         }

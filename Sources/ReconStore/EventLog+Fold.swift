@@ -12,7 +12,7 @@ extension EventLog {
                             _ body: (LoggedEvent) throws -> Void) throws {
         let request = EventsDecodedAhead.Request(from: from, to: to, account: account.map { Array($0.utf8) })
         try EventsDecodedAhead.scan(self, request) { record in
-            if let event = record.event { try body(event) }
+            if let event = (consume record).event { try body(event) }
             return true
         }
     }

@@ -87,7 +87,10 @@ final class EventsDecodedAhead: @unchecked Sendable {
     ///
     /// `onThisThread` reads and folds in turn on the caller's thread, as when no
     /// thread can be started (tests hold both ways to one answer).
-    static func scan(_ log: EventLog, _ request: Request, onThisThread: Bool = false, _ body: (Record) throws -> Bool) throws {
+    ///
+    /// `body` owns each record, so a fold can take the event out of it without
+    /// a copy (a copy retained and released every string and list of the event).
+    static func scan(_ log: EventLog, _ request: Request, onThisThread: Bool = false, _ body: (consuming Record) throws -> Bool) throws {
         guard request.from <= request.to else { return }
         if !onThisThread, let ahead = start(log, request) {
             return try ahead.consume(body)
@@ -96,7 +99,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
         read(log, request) { chunk in
             while let record = chunk.takeNext() {
                 do {
-                    guard try body(record) else { return false }
+                    guard try body(consume record) else { return false }
                 } catch {
                     failure = error
                     return false
@@ -126,14 +129,14 @@ final class EventsDecodedAhead: @unchecked Sendable {
     }
 
     /// Takes the reader's chunks in order, passing each record to `body`.
-    private func consume(_ body: (Record) throws -> Bool) throws {
+    private func consume(_ body: (consuming Record) throws -> Bool) throws {
         defer { finish() }
         while true {
             let chunk = take()
             // Each record moved out, not copied: a copy retained and released
             // every string and list of its event.
             while let record = chunk.takeNext() {
-                guard try body(record) else { return }
+                guard try body(consume record) else { return }
             }
             if let failure = chunk.failure { throw failure }
             if chunk.isLast { return }

@@ -129,7 +129,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 8192)
         while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(cString: line)
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             // start-end perms offset dev inode path; LMDB maps the file from offset 0.
             guard text.hasSuffix(suffix), let dash = text.firstIndex(of: "-"),
                   let start = UInt(text[..<dash], radix: 16) else { continue }

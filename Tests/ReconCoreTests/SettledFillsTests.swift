@@ -64,6 +64,38 @@ import Testing
         #expect(w.bytes == v.bytes)
     }
 
+    /// The merge cut into key ranges gives the set the single merge gives,
+    /// however many ranges and in whatever order they run; keys repeated across
+    /// deltas (damage or a rewrite) leave a range short, and the gaps close.
+    @Test(arguments: [2, 3, 4, 7, 64])
+    func aMergeInPartsEqualsTheWholeMerge(parts: Int) throws {
+        var (straight, deltas) = Self.settledWithDeltas(count: 3_000, seed: 4)
+        // Every 50th fill of the set again in a late delta, with another digest.
+        var again = SettledFills()
+        for i in stride(from: 0, to: 3_000, by: 50) { again.settle("f\(i)", Self.digest(i, 7)) }
+        deltas.append(again.encodedDelta(since: 0))
+        var whole = SettledFills.Merger(reserving: 0), cut = SettledFills.Merger(reserving: 0)
+        for d in deltas {
+            _ = try d.withUnsafeBytes { try whole.add(delta: $0) }
+            _ = try d.withUnsafeBytes { try cut.add(delta: $0) }
+        }
+        var ran: [Int] = []
+        let inParts = cut.finish(parts: parts) { n, work in
+            for part in (0..<n).reversed() {
+                ran.append(part)
+                work(part)
+            }
+        }
+        let inOne = whole.finish()
+        #expect(ran == Array((0..<parts).reversed()))
+        #expect(inParts.count == 3_000 && inOne.count == 3_000)
+        #expect(inParts == straight && inParts == inOne)
+        #expect(inParts["f50"] == Self.digest(50), "a repeated key keeps the earlier delta's digest")
+        straight.settle("f3000", Self.digest(3_000))
+        #expect(inParts != straight)
+        #expect(SettledFills.Merger(reserving: 0).finish(parts: parts).count == 0)
+    }
+
     /// Fills settled after a merge: a key already in the base keeps its digest,
     /// new ones are what the next delta stores, and the whole stays equal to the
     /// set folded from the start.
