@@ -190,7 +190,10 @@ extension LocalProjection {
         case 1: older = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }
         default: throw .malformed("closed orders flag")
         }
-        let recent = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }
+        let recentCount = try r.length()
+        let recent = try r.items(recentCount, capacity: ClosedOrders.recentCapacity(holding: recentCount)) {
+            (r: inout ByteReader) throws(CodecError) in try r.closedOrder()
+        }
         p.closedOrders = ClosedOrders(older: older, recent: recent, rotations: rotations)
         p.positions = try r.map { (r: inout ByteReader) throws(CodecError) in
             let symbol = try r.string(), qty = try r.decimal(), cost = try r.decimal()

@@ -571,12 +571,13 @@ public struct ByteReader {
         try items(try length(), read)
     }
 
-    /// `count` items, read one after another.
-    mutating func items<T>(_ count: Int, _ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T] {
+    /// `count` items, read one after another, in an array with room for
+    /// `capacity` (for one the caller goes on appending to).
+    mutating func items<T>(_ count: Int, capacity: Int = 0, _ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T] {
         // Each item built where it is stored: appending copied it in (a tenth
         // of decoding a snapshot).
         var failure: CodecError?
-        let items = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let items = [T](unsafeUninitializedCapacity: max(count, capacity)) { buffer, initialized in
             do throws(CodecError) {
                 while initialized < count {
                     (buffer.baseAddress! + initialized).initialize(to: try read(&self))
