@@ -1,5 +1,5 @@
 import Foundation
-public import ReconCore
+import ReconCore
 public import ReconStore
 
 /// Why an ingest request was not committed.

@@ -2,7 +2,7 @@ import Foundation
 import CoreMetrics
 import Metrics
 import Prometheus
-public import ReconCore
+import ReconCore
 import Synchronization
 
 /// The service's Prometheus metrics (CONTRACT §8), through swift-metrics.

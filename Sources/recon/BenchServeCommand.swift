@@ -121,7 +121,9 @@ struct BenchServeCommand: AsyncParsableCommand {
     private func load(bodies: [[UInt8]], singles: [[UInt8]], folder: String, group: Bool) async throws -> LoadResult {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let portFile = folder + "/port"
-        FileManager.default.createFile(atPath: portFile, contents: nil)
+        guard FileManager.default.createFile(atPath: portFile, contents: nil) else {
+            throw ValidationError("cannot create \(portFile)")
+        }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         // A group always takes at least one request: a limit of 1 event makes it

@@ -18,9 +18,10 @@ struct CLIRunner {
                     executable: String? = nil) throws -> Result {
         let scratch = TempFolder("recon-cli-io")
         let inPath = scratch.path + "/in", outPath = scratch.path + "/out", errPath = scratch.path + "/err"
-        FileManager.default.createFile(atPath: inPath, contents: stdin ?? Data())
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        for (path, contents) in [(inPath, stdin ?? Data()), (outPath, nil), (errPath, nil)]
+        where !FileManager.default.createFile(atPath: path, contents: contents) {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments

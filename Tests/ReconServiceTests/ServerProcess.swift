@@ -13,8 +13,9 @@ final class ChildProcess: @unchecked Sendable {
     init(_ executable: String, _ arguments: [String], folder: String, name: String, environment: [String: String] = [:]) throws {
         outPath = folder + "/\(name).out"
         errPath = folder + "/\(name).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        for path in [outPath, errPath] where !FileManager.default.createFile(atPath: path, contents: nil) {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment

@@ -88,7 +88,7 @@ import ReconTestSupport
         var counts: [String: Int] = [:]
 
         for step in 0..<operations {
-            var current: EventLog! = try #require(log)
+            var current: EventLog! = log
             defer { current = nil }
             let choice = rng.below(100)
             if choice < 55 {
