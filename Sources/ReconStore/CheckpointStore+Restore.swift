@@ -3,11 +3,12 @@ import ReconCore
 
 extension CheckpointStore {
     /// What the groups up to one store apart for an account, as the read
-    /// transaction's bytes (valid while it is): every settled-fills delta, in
-    /// group order, and the newest older generation of closed orders.
+    /// transaction's bytes (valid while it is), in group order: every
+    /// settled-fills delta and every older generation of closed orders (a
+    /// restore attaches the newest).
     struct AccountEntriesApart {
         var settledDeltas: [(group: UInt64, bytes: UnsafeRawBufferPointer)] = []
-        var olderClosedOrders: UnsafeRawBufferPointer?
+        var olderClosedOrders: [(group: UInt64, bytes: UnsafeRawBufferPointer)] = []
     }
 
     /// Finds what the groups up to `groupSeq` store apart for `account`.
@@ -27,7 +28,7 @@ extension CheckpointStore {
                 if key[8] == Self.settledMarker {
                     apart.settledDeltas.append((groupOfKey, value))
                 } else if key[8] == Self.closedOrdersMarker {
-                    apart.olderClosedOrders = value
+                    apart.olderClosedOrders.append((groupOfKey, value))
                 }
             }
             code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
@@ -62,7 +63,7 @@ extension CheckpointStore {
                 decoded = Result {
                     var projection = try AccountProjection.decode(entry)
                     if projection.local.closedOrders.olderStoredApart {
-                        guard let older = apart.olderClosedOrders else {
+                        guard let older = apart.olderClosedOrders.last?.bytes else {
                             throw CodecError.malformed("closed orders of \(projection.account) at \(groupSeq)")
                         }
                         try projection.local.closedOrders.attachOlder(encoded: older)

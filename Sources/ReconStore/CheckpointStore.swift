@@ -323,41 +323,23 @@ public final class CheckpointStore: @unchecked Sendable {
     /// The groups holding a settled-fills delta of `account`, with the number of
     /// fills each stored (for tests and diagnostics).
     func settledDeltaSizes(account: String) throws -> [(group: UInt64, fills: Int)] {
-        try entriesApart(marker: Self.settledMarker, account: account) { value in
-            var delta = SettledFills()
-            _ = try delta.merge(delta: value)
-            return delta.count
-        }.map { (group: $0.group, fills: $0.value) }
+        try log.read { reader in
+            try accountEntriesApart(account, reader: reader, upTo: .max).settledDeltas.map { delta in
+                var set = SettledFills()
+                _ = try set.merge(delta: delta.bytes)
+                return (group: delta.group, fills: set.count)
+            }
+        }
     }
 
     /// The groups holding an older generation of closed orders of `account`, with
     /// the generation's number (for tests and diagnostics).
     func closedOrderGenerations(account: String) throws -> [(group: UInt64, rotations: Int)] {
-        try entriesApart(marker: Self.closedOrdersMarker, account: account) { value in
-            var r = ByteReader(value)
-            return try r.nonNegativeInt()
-        }.map { (group: $0.group, rotations: $0.value) }
-    }
-
-    /// Every `group‖marker‖account` entry, read by `read`, in group order.
-    private func entriesApart<T>(marker: UInt8, account: String,
-                                 _ read: (UnsafeRawBufferPointer) throws -> T) throws -> [(group: UInt64, value: T)] {
         try log.read { reader in
-            let c = try reader.openCursor(log.checkpoints)
-            defer { mdb_cursor_close(c) }
-            let wanted = [marker] + Array(account.utf8)
-            var found: [(group: UInt64, value: T)] = []
-            var k = MDB_val(), v = MDB_val()
-            var code = mdb_cursor_get(c, &k, &v, MDB_FIRST)
-            while code == 0 {
-                let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
-                if key.count == 8 + wanted.count && key[8...].elementsEqual(wanted) {
-                    let group = UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8]))
-                    found.append((group, try read(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))))
-                }
-                code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
+            try accountEntriesApart(account, reader: reader, upTo: .max).olderClosedOrders.map { generation in
+                var r = ByteReader(generation.bytes)
+                return (group: generation.group, rotations: try r.nonNegativeInt())
             }
-            return found
         }
     }
 
