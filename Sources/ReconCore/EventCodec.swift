@@ -132,10 +132,15 @@ public enum EventCodec {
         let account = try r.string()
         let tsMs = try r.svarint()
         let venue = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.string() }
-        let body: EventBody
+        // The body is returned by a function of its own: assigned to a local in
+        // the switch, it was copied whole once more per event.
+        return Event(id: id, account: account, tsMs: tsMs, venue: venue, body: try decodeBody(type, &r))
+    }
+
+    private static func decodeBody(_ type: EventType, _ r: inout ByteReader) throws(CodecError) -> EventBody {
         switch type {
         case .instrument:
-            body = .instrument(Instrument(symbol: try r.string(), kind: try r.u8() == 0 ? .spot : .perp,
+            return .instrument(Instrument(symbol: try r.string(), kind: try r.u8() == 0 ? .spot : .perp,
                                           base: try r.string(), quote: try r.string(), contractSize: try r.decimal()))
         case .orderSubmitted:
             let orderId = try r.string()
@@ -145,20 +150,20 @@ public enum EventCodec {
             let price = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
             let orderType: OrderType = try r.u8() == 0 ? .limit : .market
             let flags = try r.u8()
-            body = .orderSubmitted(OrderSubmitted(orderId: orderId, symbol: symbol, side: side, qty: qty, price: price,
+            return .orderSubmitted(OrderSubmitted(orderId: orderId, symbol: symbol, side: side, qty: qty, price: price,
                                                   orderType: orderType, postOnly: flags & 1 != 0, reduceOnly: flags & 2 != 0))
         case .orderCanceled:
-            body = .orderCanceled(OrderCanceled(orderId: try r.string()))
+            return .orderCanceled(OrderCanceled(orderId: try r.string()))
         case .orderRejected:
-            body = .orderRejected(OrderRejected(orderId: try r.string(), reason: try r.string()))
+            return .orderRejected(OrderRejected(orderId: try r.string(), reason: try r.string()))
         case .fill:
-            body = .fill(try r.fill())
+            return .fill(try r.fill())
         case .transfer:
             let asset = try r.string()
             let amount = try r.decimal()
             let kindIndex = Int(try r.u8())
             guard kindIndex < TransferKind.allCases.count else { throw CodecError.malformed("unknown transfer kind") }
-            body = .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex]))
+            return .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex]))
         case .exchangeSnapshot:
             let positions = try r.snapshotList(checkItem: ByteReader.skipPosition, readItem: ByteReader.readPosition)
             let orders = try r.snapshotList(checkItem: ByteReader.skipOpenOrder, readItem: ByteReader.readOpenOrder)
@@ -172,13 +177,13 @@ public enum EventCodec {
             let symbols = try r.optional { (r: inout ByteReader) throws(CodecError) in
                 try r.list { (r: inout ByteReader) throws(CodecError) in try r.string() }
             }
-            body = .exchangeSnapshot(ExchangeSnapshot(positionList: positions, openOrderList: orders, balances: balances,
+            return .exchangeSnapshot(ExchangeSnapshot(positionList: positions, openOrderList: orders, balances: balances,
                                                       equity: equity, prices: prices, symbols: symbols))
         case .exchangeFills:
             let from = try r.svarint()
             let to = try r.svarint()
             let fills = try r.list { (r: inout ByteReader) throws(CodecError) in try r.fill() }
-            body = .exchangeFills(ExchangeFills(fromMs: from, toMs: to, fills: fills))
+            return .exchangeFills(ExchangeFills(fromMs: from, toMs: to, fills: fills))
         case .exchangePositionHistory:
             let from = try r.svarint()
             let to = try r.svarint()
@@ -189,9 +194,9 @@ public enum EventCodec {
                     closePrice: try r.decimal(), closeTsMs: try r.svarint(), realizedPnl: try r.decimal(),
                     commission: try r.decimal(), netPnl: try r.decimal())
             }
-            body = .exchangePositionHistory(ExchangePositionHistory(fromMs: from, toMs: to, positions: positions))
+            return .exchangePositionHistory(ExchangePositionHistory(fromMs: from, toMs: to, positions: positions))
         case .reconRequested:
-            body = .reconRequested(ReconRequested(requestedBy: try r.string()))
+            return .reconRequested(ReconRequested(requestedBy: try r.string()))
         case .correction:
             let key = try r.string()
             let sourceRunId = try r.string()
@@ -203,9 +208,8 @@ public enum EventCodec {
             case 2: effect = .balanceAdjustment(asset: try r.string(), amount: try r.decimal())
             default: throw CodecError.malformed("unknown correction effect")
             }
-            body = .correction(Correction(key: key, sourceRunId: sourceRunId, approvedBy: approvedBy, effect: effect))
+            return .correction(Correction(key: key, sourceRunId: sourceRunId, approvedBy: approvedBy, effect: effect))
         }
-        return Event(id: id, account: account, tsMs: tsMs, venue: venue, body: body)
     }
 }
 

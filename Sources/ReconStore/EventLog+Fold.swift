@@ -8,11 +8,15 @@ extension EventLog {
     /// Most of a log's bytes are venue snapshots whose position and order lists
     /// the next snapshot replaces; they arrive undecoded (see ``SnapshotList``),
     /// so a fold pays to decode only the lists it reads.
+    ///
+    /// Each event is lent `inout` so that it is read where it was decoded, not
+    /// copied (see ``EventsDecodedAhead/Chunk/forEach(_:)``); a change to it is
+    /// discarded.
     public func scanForFold(from: UInt64 = 1, to: UInt64 = .max, account: String? = nil,
-                            _ body: (LoggedEvent) throws -> Void) throws {
+                            _ body: (inout LoggedEvent) throws -> Void) throws {
         let request = EventsDecodedAhead.Request(from: from, to: to, account: account.map { Array($0.utf8) })
         try EventsDecodedAhead.scan(self, request) { record in
-            if let event = (consume record).event { try body(event) }
+            if case .some = record.event { try body(&record.event!) }
             return true
         }
     }

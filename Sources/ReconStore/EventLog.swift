@@ -501,9 +501,12 @@ public final class EventLog: @unchecked Sendable {
 
     /// Calls `body` for each event in `[from, to]` in seq order until it returns
     /// false; the events are decoded on another core (``EventsDecodedAhead``).
-    public func scan(from: UInt64 = 1, to: UInt64 = .max, _ body: (LoggedEvent) throws -> Bool) throws {
+    ///
+    /// Each event is lent `inout` so that it is read where it was decoded, not
+    /// copied; a change to it is discarded.
+    public func scan(from: UInt64 = 1, to: UInt64 = .max, _ body: (inout LoggedEvent) throws -> Bool) throws {
         try EventsDecodedAhead.scan(self, EventsDecodedAhead.Request(from: from, to: to, account: nil)) { record in
-            try body(record.event!)
+            try body(&record.event!)
         }
     }
 

@@ -59,6 +59,29 @@ import ReconTestSupport
         #expect(log.env.readerSlotsInUse() == 0)
     }
 
+    /// A chunk once read is emptied and filled again: a scan of many chunks
+    /// holds a few (those queued, the one read, the one filled), and every
+    /// record still arrives as a read in place gives it, none stale.
+    @Test(arguments: ways)
+    func readChunksAreFilledAgain(onThisThread: Bool) throws {
+        let dir = TempFolder()
+        let log = try EventLog(directory: dir.path)
+        let events = RandomEvents.sample(seed: 22, count: 12_000)
+        for start in stride(from: 0, to: events.count, by: 2_000) {
+            _ = try log.append(events[start..<(start + 2_000)].enumerated().map { AppendInput(event: $1, line: start + $0 + 1) })
+        }
+        let expected = try readInPlace(log, from: 1, to: .max)
+        var seen: [LoggedEvent] = []
+        let made = try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: nil), onThisThread: onThisThread) {
+            seen.append($0.event!)
+            return true
+        }
+        #expect(seen == expected.map(\.0))
+        #expect(events.count / EventsDecodedAhead.chunkSize > EventsDecodedAhead.chunksAhead + 2)
+        #expect(made >= 1 && made <= EventsDecodedAhead.chunksAhead + 2)
+        #expect(log.env.readerSlotsInUse() == 0)
+    }
+
     @Test(arguments: ways)
     func stopsWhereTheCallerStops(onThisThread: Bool) throws {
         let dir = TempFolder()
