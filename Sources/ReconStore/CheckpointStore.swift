@@ -1,5 +1,6 @@
 import CLMDB
 public import ReconCore
+import Glibc
 
 /// Checkpoints of account projections, so a projection at any seq costs a load
 /// plus the events since the nearest checkpoint, never a replay of the whole log.
@@ -438,13 +439,16 @@ extension EventLog {
 }
 
 extension LogRecord {
-    /// Whether the record's account equals `account`, read without decoding the event.
-    static func accountMatches(_ bytes: UnsafeRawBufferPointer, _ account: [UInt8]) -> Bool {
-        guard let header = try? header(bytes, seq: 0) else { return true }
+    /// Whether the record's account equals `account`, read without decoding the
+    /// event; `header` is the record's, already read. A record too short to
+    /// hold an account matches: decoding it reports the damage.
+    static func accountMatches(_ bytes: UnsafeRawBufferPointer, header: Header, _ account: [UInt8]) -> Bool {
         var r = ByteReader(bytes, offset: header.contentOffset)
         guard (try? r.u8()) != nil, let idLength = try? r.length() else { return true }
         var a = ByteReader(bytes, offset: r.offset + idLength)
         guard let length = try? a.length(), length == account.count else { return false }
-        return bytes[a.offset..<a.offset + account.count].elementsEqual(account)
+        guard length > 0 else { return true }
+        guard a.offset + length <= bytes.count else { return true }
+        return account.withUnsafeBytes { memcmp(bytes.baseAddress! + a.offset, $0.baseAddress!, length) == 0 }
     }
 }

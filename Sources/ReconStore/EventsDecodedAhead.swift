@@ -188,7 +188,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
                 try reader.scanRaw(from: request.from, to: request.to) { seq, bytes in
                     let header = try LogRecord.header(bytes, seq: seq)
                     let event: LoggedEvent?
-                    if request.account.map({ LogRecord.accountMatches(bytes, $0) }) ?? true {
+                    if request.account.map({ LogRecord.accountMatches(bytes, header: header, $0) }) ?? true {
                         event = try LogRecord.decode(bytes, header: header, seq: seq)
                     } else {
                         event = nil
