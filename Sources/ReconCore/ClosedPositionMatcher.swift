@@ -55,13 +55,9 @@ public enum ClosedPositionMatcher {
             let w = windows[l.symbol] ?? window(l.symbol)
             windows[l.symbol] = w
             // First venue record not earlier than the window's start.
-            var lo = 0, hi = candidates.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if remote[candidates[mid]].entryTsMs < l.entryTsMs - w.timeMs { lo = mid + 1 } else { hi = mid }
-            }
+            let earliest = l.entryTsMs - w.timeMs
             var best: (index: Int, dt: Int64, dp: ExactDecimal)?
-            var i = lo
+            var i = candidates.indices.firstIndexNotBelow { remote[candidates[$0]].entryTsMs < earliest }
             while i < candidates.count, remote[candidates[i]].entryTsMs <= l.entryTsMs + w.timeMs {
                 let ri = candidates[i]
                 i += 1

@@ -70,12 +70,7 @@ public struct SettledFills: Sendable, Equatable {
     }
 
     private func baseDigest(_ key: Key) -> FillDigest? {
-        var low = 0
-        var high = base.count
-        while low < high {
-            let middle = (low + high) / 2
-            if base[middle].key < key { low = middle + 1 } else { high = middle }
-        }
+        let low = base.indices.firstIndexNotBelow { base[$0].key < key }
         return low < base.count && base[low].key == key ? base[low].digest : nil
     }
 
@@ -155,7 +150,11 @@ public struct SettledFills: Sendable, Equatable {
             var set = SettledFills()
             // For each run, where each part's keys start in it (and its end).
             let starts = runs.map { run in
-                (0...parts).map { part in part == parts ? run.upperBound : Self.firstIndex(in: items, run, highAtLeast: Self.lowestHigh(ofPart: part, of: parts)) }
+                (0...parts).map { part in
+                    guard part < parts else { return run.upperBound }
+                    let lowest = Self.lowestHigh(ofPart: part, of: parts)
+                    return run.firstIndexNotBelow { items[$0].key.high < lowest }
+                }
             }
             // Where each part's slice of the base starts, were no key repeated.
             var offsets = [0]
@@ -185,16 +184,6 @@ public struct SettledFills: Sendable, Equatable {
         /// The smallest `high` half of a key in `part` of `parts` equal ranges.
         private static func lowestHigh(ofPart part: Int, of parts: Int) -> UInt64 {
             UInt64(part) * (UInt64.max / UInt64(parts))
-        }
-
-        /// The first index of the sorted `run` whose key's `high` is at least `high`.
-        private static func firstIndex(in items: [Entry], _ run: Range<Int>, highAtLeast high: UInt64) -> Int {
-            var low = run.lowerBound, upper = run.upperBound
-            while low < upper {
-                let middle = (low + upper) / 2
-                if items[middle].key.high < high { low = middle + 1 } else { upper = middle }
-            }
-            return low
         }
 
         /// Merges the sorted `runs` of `items` into `base`; returns how many

@@ -60,12 +60,7 @@ struct StoredGeneration: Sendable {
         let wanted = Self.hash(orderId)
         return bytes.withUnsafeBytes { raw -> ClosedOrder? in
             func hash(at i: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: indexStart + i * Self.pairSize, as: UInt64.self).littleEndian }
-            var low = 0
-            var high = count
-            while low < high {
-                let middle = (low + high) / 2
-                if hash(at: middle) < wanted { low = middle + 1 } else { high = middle }
-            }
+            var low = (0..<count).firstIndexNotBelow { hash(at: $0) < wanted }
             // Pairs of one hash are in offset order; an id closed twice in one
             // generation answers with its later entry, as the table form does.
             var found: ClosedOrder?

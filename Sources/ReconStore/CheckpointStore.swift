@@ -1,6 +1,5 @@
 import CLMDB
 public import ReconCore
-import Glibc
 
 /// Checkpoints of account projections, so a projection at any seq costs a load
 /// plus the events since the nearest checkpoint, never a replay of the whole log.
@@ -435,20 +434,5 @@ extension EventLog {
 
     func clearDerived(_ dbi: MDB_dbi) throws {
         try writingDerived { txn in try txn.drop(dbi) }
-    }
-}
-
-extension LogRecord {
-    /// Whether the record's account equals `account`, read without decoding the
-    /// event; `header` is the record's, already read. A record too short to
-    /// hold an account matches: decoding it reports the damage.
-    static func accountMatches(_ bytes: UnsafeRawBufferPointer, header: Header, _ account: [UInt8]) -> Bool {
-        var r = ByteReader(bytes, offset: header.contentOffset)
-        guard (try? r.u8()) != nil, let idLength = try? r.length() else { return true }
-        var a = ByteReader(bytes, offset: r.offset + idLength)
-        guard let length = try? a.length(), length == account.count else { return false }
-        guard length > 0 else { return true }
-        guard a.offset + length <= bytes.count else { return true }
-        return account.withUnsafeBytes { memcmp(bytes.baseAddress! + a.offset, $0.baseAddress!, length) == 0 }
     }
 }

@@ -760,6 +760,18 @@ public enum LogRecord {
         }
     }
 
+    /// Whether the record's account equals `account`, read without decoding the
+    /// event; `header` is the record's, already read. A record too short to
+    /// hold an account matches: decoding it reports the damage.
+    static func accountMatches(_ bytes: UnsafeRawBufferPointer, header: Header, _ account: [UInt8]) -> Bool {
+        var r = ByteReader(bytes, offset: header.contentOffset)
+        guard (try? r.u8()) != nil, let idLength = try? r.length() else { return true }
+        var a = ByteReader(bytes, offset: r.offset + idLength)
+        guard let length = try? a.length(), length == account.count else { return false }
+        guard length > 0, a.offset + length <= bytes.count else { return true }
+        return account.withUnsafeBytes { memcmp(bytes.baseAddress! + a.offset, $0.baseAddress!, length) == 0 }
+    }
+
     /// True when the stored CRC32C matches the bytes.
     public static func verifyChecksum(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count > chainOffset else { return false }

@@ -18,10 +18,9 @@ struct CLIRunner {
                     executable: String? = nil) throws -> Result {
         let scratch = TempFolder("recon-cli-io")
         let inPath = scratch.path + "/in", outPath = scratch.path + "/out", errPath = scratch.path + "/err"
-        for (path, contents) in [(inPath, stdin ?? Data()), (outPath, nil), (errPath, nil)]
-        where !FileManager.default.createFile(atPath: path, contents: contents) {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
+        try createFile(atPath: inPath, contents: stdin ?? Data())
+        try createFile(atPath: outPath)
+        try createFile(atPath: errPath)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments

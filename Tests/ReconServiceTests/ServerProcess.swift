@@ -13,9 +13,8 @@ final class ChildProcess: @unchecked Sendable {
     init(_ executable: String, _ arguments: [String], folder: String, name: String, environment: [String: String] = [:]) throws {
         outPath = folder + "/\(name).out"
         errPath = folder + "/\(name).err"
-        for path in [outPath, errPath] where !FileManager.default.createFile(atPath: path, contents: nil) {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
+        try createFile(atPath: outPath)
+        try createFile(atPath: errPath)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A fresh folder under /tmp, removed when the value goes away.
 public final class TempFolder {
@@ -30,5 +30,13 @@ extension TempFolder {
         }
         bytes[at + needle.count / 2] ^= 0x20
         try Data(bytes).write(to: file)
+    }
+}
+
+/// Creates (or empties) the file at `path` with `contents`; throws when it
+/// cannot, so a child process is never started with output going nowhere.
+public func createFile(atPath path: String, contents: Data? = nil) throws {
+    guard FileManager.default.createFile(atPath: path, contents: contents) else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
     }
 }
