@@ -16,7 +16,7 @@ extension EventLog {
                             _ body: (inout LoggedEvent) throws -> Void) throws {
         let request = EventsDecodedAhead.Request(from: from, to: to, account: account.map { Array($0.utf8) })
         try EventsDecodedAhead.scan(self, request) { record in
-            if case .some = record.event { try body(&record.event!) }
+            if record.isDecoded { try body(&record.event) }
             return true
         }
     }

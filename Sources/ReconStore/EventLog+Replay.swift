@@ -25,12 +25,12 @@ extension EventLog {
         try EventsDecodedAhead.scan(self, request) { record in
             let seq = record.seq
             if seq % 65_536 == 0 { progress(seq, last) }
-            guard case .some = record.event else {
+            guard record.isDecoded else {
                 runner.skip(chain: record.chain)
                 return true
             }
             let triggers = runTriggers && (stopBefore.map { seq < $0 } ?? true)
-            if let outcome = runner.apply(record.event!, chain: record.chain, runTriggers: triggers) {
+            if let outcome = runner.apply(record.event, chain: record.chain, runTriggers: triggers) {
                 try onRun(outcome)
             }
             return true

@@ -506,7 +506,7 @@ public final class EventLog: @unchecked Sendable {
     /// copied; a change to it is discarded.
     public func scan(from: UInt64 = 1, to: UInt64 = .max, _ body: (inout LoggedEvent) throws -> Bool) throws {
         try EventsDecodedAhead.scan(self, EventsDecodedAhead.Request(from: from, to: to, account: nil)) { record in
-            try body(&record.event!)
+            try body(&record.event)
         }
     }
 
@@ -787,18 +787,31 @@ public enum LogRecord {
         return try decodeContent(bytes, header: try header(bytes, seq: seq), seq: seq)
     }
 
-    /// The same, for a caller that has parsed the header already.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64) throws(StoreError) -> LoggedEvent {
-        guard verifyChecksum(bytes) else { throw damaged(seq) }
-        return try decodeContent(bytes, header: header, seq: seq)
+    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64) throws(StoreError) -> LoggedEvent {
+        try withUnsafeTemporaryAllocation(of: LoggedEvent.self, capacity: 1) { (memory) throws(StoreError) -> LoggedEvent in
+            try decodeContent(bytes, header: header, seq: seq, into: memory.baseAddress!)
+            return memory.baseAddress!.move()
+        }
     }
 
-    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64) throws(StoreError) -> LoggedEvent {
+    /// The same, for a caller that has parsed the header already, decoded into
+    /// `memory` (uninitialized, and left so on a throw): a reader decodes into
+    /// the place the event is read from.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64,
+                              into memory: UnsafeMutablePointer<LoggedEvent>) throws(StoreError) {
+        guard verifyChecksum(bytes) else { throw damaged(seq) }
+        try decodeContent(bytes, header: header, seq: seq, into: memory)
+    }
+
+    private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64,
+                                      into memory: UnsafeMutablePointer<LoggedEvent>) throws(StoreError) {
         var r = ByteReader(bytes, offset: header.contentOffset)
         do {
-            let event = try EventCodec.decode(&r)
-            guard r.remaining == 0 else { throw CodecError.malformed("\(r.remaining) trailing bytes") }
-            return LoggedEvent(seq: seq, ingestMs: header.ingestMs, event: event)
+            try EventCodec.decode(&r, seq: seq, ingestMs: header.ingestMs, into: memory)
+            guard r.remaining == 0 else {
+                memory.deinitialize(count: 1)
+                throw CodecError.malformed("\(r.remaining) trailing bytes")
+            }
         } catch {
             throw StoreError(.corrupt, "seq \(seq): \(error)", seq: seq)
         }
