@@ -138,7 +138,8 @@ public enum EventCodec {
     ///
     /// Each field is written where it stays: an event returned by value (some
     /// 270 bytes) was moved whole six times on its way from here into a reader's
-    /// chunk, a tenth of decoding a log; the body is decoded straight into place.
+    /// chunk, a tenth of decoding a log. Each body is written into place by the
+    /// case that decodes it.
     public static func decode(_ r: inout ByteReader, into memory: UnsafeMutablePointer<Event>) throws(CodecError) {
         guard let type = EventType(rawValue: try r.u8()) else { throw CodecError.malformed("unknown event type tag") }
         let id = try r.string()
@@ -169,7 +170,7 @@ public enum EventCodec {
         switch type {
         case .instrument:
             body.initialize(to: .instrument(Instrument(symbol: try r.string(), kind: try r.u8() == 0 ? .spot : .perp,
-                                          base: try r.string(), quote: try r.string(), contractSize: try r.decimal())))
+                                                       base: try r.string(), quote: try r.string(), contractSize: try r.decimal())))
         case .orderSubmitted:
             let orderId = try r.string()
             let symbol = try r.string()
@@ -179,7 +180,7 @@ public enum EventCodec {
             let orderType: OrderType = try r.u8() == 0 ? .limit : .market
             let flags = try r.u8()
             body.initialize(to: .orderSubmitted(OrderSubmitted(orderId: orderId, symbol: symbol, side: side, qty: qty, price: price,
-                                                  orderType: orderType, postOnly: flags & 1 != 0, reduceOnly: flags & 2 != 0)))
+                                                               orderType: orderType, postOnly: flags & 1 != 0, reduceOnly: flags & 2 != 0)))
         case .orderCanceled:
             body.initialize(to: .orderCanceled(OrderCanceled(orderId: try r.string())))
         case .orderRejected:
@@ -206,7 +207,7 @@ public enum EventCodec {
                 try r.list { (r: inout ByteReader) throws(CodecError) in try r.string() }
             }
             body.initialize(to: .exchangeSnapshot(ExchangeSnapshot(positionList: positions, openOrderList: orders, balances: balances,
-                                                      equity: equity, prices: prices, symbols: symbols)))
+                                                                   equity: equity, prices: prices, symbols: symbols)))
         case .exchangeFills:
             let from = try r.svarint()
             let to = try r.svarint()
