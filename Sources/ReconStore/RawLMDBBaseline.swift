@@ -65,6 +65,30 @@ public func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
+/// CPU time used so far by the calling thread and by the whole process, for
+/// splitting a benchmark's time between the caller's thread and the others
+/// (a replay's decoding thread): the slower of the two bounds a replay.
+public struct CPUTimes: Sendable {
+    public var thisThread: Double
+    public var process: Double
+
+    public static func now() -> CPUTimes {
+        CPUTimes(thisThread: seconds(CLOCK_THREAD_CPUTIME_ID), process: seconds(CLOCK_PROCESS_CPUTIME_ID))
+    }
+
+    /// This thread's seconds since `start`, and every other thread's.
+    public func since(_ start: CPUTimes) -> (thisThread: Double, otherThreads: Double) {
+        let mine = thisThread - start.thisThread
+        return (mine, max(0, process - start.process - mine))
+    }
+
+    private static func seconds(_ clock: clockid_t) -> Double {
+        var ts = timespec()
+        clock_gettime(clock, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
 extension EventLog {
     /// The encoded record bytes the log would store for `event` (benchmarks).
     public static func recordBytes(for event: Event, ingestMs: Int64) -> [UInt8] {

@@ -38,12 +38,16 @@ struct BenchLog {
         return (BenchLog(log: log, events: events, accounts: generatorOptions.accountNames), generator.faults, monotonicSeconds() - start)
     }
 
-    /// Decode every record and fold it through both reducers (no runs).
-    func fullReplay() throws -> (seconds: Double, projection: Projection) {
+    /// Decode every record and fold it through both reducers (no runs), with
+    /// the CPU time of the folding thread (this one) and of the others (decoding).
+    func fullReplay() throws -> (seconds: Double, projection: Projection, foldCPU: Double, decodeCPU: Double) {
         var projection = Projection()
+        let cpu = CPUTimes.now()
         let start = monotonicSeconds()
         try log.scan { projection.apply($0); return true }
-        return (monotonicSeconds() - start, projection)
+        let seconds = monotonicSeconds() - start
+        let (fold, others) = CPUTimes.now().since(cpu)
+        return (seconds, projection, fold, others)
     }
 
     /// Decode every record, fold nothing: what the codec costs.
@@ -83,8 +87,9 @@ struct BenchReplayCommand: ParsableCommand {
         discussion: """
             On a generated log (≈60% order events, ≈30% fills, ≈10% venue data): the \
             raw cursor scan (baseline), decoding alone, a full fold through both \
-            reducers, checkpoint writing, and `state --at` at random points (median \
-            and p99), which must not read the whole log. The scan, decoding and \
+            reducers (with the CPU time of the folding and the decoding threads: the \
+            busier one bounds it), checkpoint writing, and `state --at` at random \
+            points (median and p99), which must not read the whole log. The scan, decoding and \
             replay figures are each the best of --repeat runs, so that their ratios \
             compare what the code costs rather than what else the machine was doing.
             """,
@@ -124,8 +129,12 @@ struct BenchReplayCommand: ParsableCommand {
         print(String(format: "  raw LMDB cursor scan (baseline)  %8.3f s  %12@", raw.seconds, rate(raw.records, raw.seconds)))
         let decode = try fastestRun(of: `repeat`, bench.decodeOnly, seconds: { $0 })
         print(String(format: "  decode only                      %8.3f s  %12@  %.2fx baseline", decode, rate(events, decode), raw.seconds / decode))
-        let (replaySeconds, projection) = try fastestRun(of: `repeat`, bench.fullReplay, seconds: \.seconds)
+        let (replaySeconds, projection, foldCPU, decodeCPU) = try fastestRun(of: `repeat`, bench.fullReplay, seconds: \.seconds)
         print(String(format: "  full replay (both reducers)      %8.3f s  %12@  %.2fx baseline", replaySeconds, rate(events, replaySeconds), raw.seconds / replaySeconds))
+        // The two threads overlap, so the busier one bounds the replay; at 2M
+        // events/s each would have half a second per million events.
+        print(String(format: "    CPU: folding thread %.3f s, other threads (decoding) %.3f s; bound by the %@ at %.0f ns/event",
+                     foldCPU, decodeCPU, foldCPU >= decodeCPU ? "fold" : "decoding", max(foldCPU, decodeCPU) / Double(events) * 1e9))
         let store = CheckpointStore(log: bench.log, interval: checkpointEvery)
         let checkpointStart = monotonicSeconds()
         let groups = try store.catchUp()

@@ -26,4 +26,28 @@ import ReconTestSupport
             #expect(result.stdout.contains(kind), "\(kind) missing from: \(result.stdout)")
         }
     }
+
+    /// The replay bench names which thread bounds a replay, from both threads'
+    /// CPU time: the folding one cannot have used more CPU than the replay's
+    /// wall time, and the decoding one must have run.
+    @Test func replayBenchSplitsTheReplaysCPUBetweenItsThreads() throws {
+        let scratch = TempFolder("recon-bench-replay")
+        let result = try CLIRunner.run(["bench", "replay", "--events", "20000", "--points", "5", "--repeat", "1",
+                                        "--scratch", scratch.path + "/log"])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        /// The number after `label` on the line that holds it.
+        func number(after label: String) -> Double? {
+            guard let line = lines.first(where: { $0.contains(label) }), let range = line.range(of: label) else { return nil }
+            return Double(line[range.upperBound...].drop { $0 == " " }.prefix { $0 == "." || $0.isNumber })
+        }
+        let wall = try #require(number(after: "full replay (both reducers)"), "\(result.stdout)")
+        let fold = try #require(number(after: "CPU: folding thread"), "\(result.stdout)")
+        let decode = try #require(number(after: "other threads (decoding)"), "\(result.stdout)")
+        let cpu = lines.first { $0.contains("CPU: folding thread") } ?? ""
+        #expect(fold > 0 && fold <= wall + 0.01, "\(cpu) against a replay of \(wall) s")
+        #expect(decode > 0, "\(cpu)")
+        #expect(cpu.contains(fold >= decode ? "bound by the fold" : "bound by the decoding"), "\(cpu)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/log"), "the scratch log is deleted afterwards")
+    }
 }
