@@ -60,8 +60,12 @@ import Glibc
 
 /// Seconds on the monotonic clock, for measuring durations only.
 public func monotonicSeconds() -> Double {
+    clockSeconds(CLOCK_MONOTONIC)
+}
+
+private func clockSeconds(_ clock: clockid_t) -> Double {
     var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
+    clock_gettime(clock, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
@@ -73,19 +77,13 @@ public struct CPUTimes: Sendable {
     public var process: Double
 
     public static func now() -> CPUTimes {
-        CPUTimes(thisThread: seconds(CLOCK_THREAD_CPUTIME_ID), process: seconds(CLOCK_PROCESS_CPUTIME_ID))
+        CPUTimes(thisThread: clockSeconds(CLOCK_THREAD_CPUTIME_ID), process: clockSeconds(CLOCK_PROCESS_CPUTIME_ID))
     }
 
     /// This thread's seconds since `start`, and every other thread's.
     public func since(_ start: CPUTimes) -> (thisThread: Double, otherThreads: Double) {
         let mine = thisThread - start.thisThread
         return (mine, max(0, process - start.process - mine))
-    }
-
-    private static func seconds(_ clock: clockid_t) -> Double {
-        var ts = timespec()
-        clock_gettime(clock, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
 

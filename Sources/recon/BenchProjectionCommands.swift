@@ -89,9 +89,10 @@ struct BenchReplayCommand: ParsableCommand {
             raw cursor scan (baseline), decoding alone, a full fold through both \
             reducers (with the CPU time of the folding and the decoding threads: the \
             busier one bounds it), checkpoint writing, and `state --at` at random \
-            points (median and p99), which must not read the whole log. The scan, decoding and \
-            replay figures are each the best of --repeat runs, so that their ratios \
-            compare what the code costs rather than what else the machine was doing.
+            points (median and p99), which must not read the whole log. The scan, \
+            decoding and replay figures are each the best of --repeat runs, so that \
+            their ratios compare what the code costs rather than what else the \
+            machine was doing.
             """,
         aliases: ["asof"]
     )
