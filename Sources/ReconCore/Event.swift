@@ -3,6 +3,10 @@
 /// The envelope (`id`, `account`, `tsMs`, `venue`) is common to every type; `body`
 /// holds the type's own fields. The engine adds `seq` and `ingestMs` when the event
 /// is appended (see ``LoggedEvent``).
+///
+/// The log's decoder writes each stored property in place (``EventCodec``'s
+/// `decode(_:into:)`, `EventFields`): a property added here, or to
+/// ``LoggedEvent``, must be written there too.
 public struct Event: Sendable, Equatable {
     /// Unique in the log; the idempotency key.
     public var id: String

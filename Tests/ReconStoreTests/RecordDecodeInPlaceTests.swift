@@ -53,4 +53,13 @@ import ReconCore
             }
         }
     }
+
+    /// The decoder writes each stored field of an event in place; a field added
+    /// to `Event` or `LoggedEvent` must be written there too (`EventFields`), and
+    /// fails here until it is.
+    @Test func theDecoderKnowsEveryStoredField() {
+        let event = RandomEvents.sample(seed: 1, count: 1)[0]
+        #expect(Mirror(reflecting: event).children.map(\.label) == ["id", "account", "tsMs", "venue", "body"])
+        #expect(Mirror(reflecting: LoggedEvent(seq: 1, ingestMs: 1, event: event)).children.map(\.label) == ["seq", "ingestMs", "event"])
+    }
 }
