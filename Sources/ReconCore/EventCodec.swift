@@ -127,10 +127,7 @@ public enum EventCodec {
     /// Decodes one event. A snapshot's positions and open orders are checked
     /// and kept as their bytes, decoded at their first read (see ``SnapshotList``).
     public static func decode(_ r: inout ByteReader) throws(CodecError) -> Event {
-        try withUnsafeTemporaryAllocation(of: Event.self, capacity: 1) { (memory) throws(CodecError) -> Event in
-            try decode(&r, into: memory.baseAddress!)
-            return memory.baseAddress!.move()
-        }
+        try movedOut { (memory) throws(CodecError) in try decode(&r, into: memory) }
     }
 
     /// Decodes one event into `memory`, which must be uninitialized and is left
@@ -148,11 +145,11 @@ public enum EventCodec {
         let venue = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.string() }
         let fields = EventFields.offsets
         let raw = UnsafeMutableRawPointer(memory)
-        try decodeBody(type, &r, into: (raw + fields.body).assumingMemoryBound(to: EventBody.self))
-        (raw + fields.id).assumingMemoryBound(to: String.self).initialize(to: id)
-        (raw + fields.account).assumingMemoryBound(to: String.self).initialize(to: account)
-        (raw + fields.tsMs).assumingMemoryBound(to: Int64.self).initialize(to: tsMs)
-        (raw + fields.venue).assumingMemoryBound(to: String?.self).initialize(to: venue)
+        try decodeBody(type, &r, into: raw.field(at: fields.body, as: EventBody.self))
+        raw.field(at: fields.id, as: String.self).initialize(to: id)
+        raw.field(at: fields.account, as: String.self).initialize(to: account)
+        raw.field(at: fields.tsMs, as: Int64.self).initialize(to: tsMs)
+        raw.field(at: fields.venue, as: String?.self).initialize(to: venue)
     }
 
     /// Decodes one event into `memory` as the log's `seq`, learned at
@@ -161,9 +158,9 @@ public enum EventCodec {
                               into memory: UnsafeMutablePointer<LoggedEvent>) throws(CodecError) {
         let fields = EventFields.offsets
         let raw = UnsafeMutableRawPointer(memory)
-        try decode(&r, into: (raw + fields.loggedEvent).assumingMemoryBound(to: Event.self))
-        (raw + fields.loggedSeq).assumingMemoryBound(to: UInt64.self).initialize(to: seq)
-        (raw + fields.loggedIngestMs).assumingMemoryBound(to: Int64.self).initialize(to: ingestMs)
+        try decode(&r, into: raw.field(at: fields.loggedEvent, as: Event.self))
+        raw.field(at: fields.loggedSeq, as: UInt64.self).initialize(to: seq)
+        raw.field(at: fields.loggedIngestMs, as: Int64.self).initialize(to: ingestMs)
     }
 
     private static func decodeBody(_ type: EventType, _ r: inout ByteReader, into body: UnsafeMutablePointer<EventBody>) throws(CodecError) {

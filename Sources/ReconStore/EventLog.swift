@@ -788,10 +788,7 @@ public enum LogRecord {
     }
 
     private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64) throws(StoreError) -> LoggedEvent {
-        try withUnsafeTemporaryAllocation(of: LoggedEvent.self, capacity: 1) { (memory) throws(StoreError) -> LoggedEvent in
-            try decodeContent(bytes, header: header, seq: seq, into: memory.baseAddress!)
-            return memory.baseAddress!.move()
-        }
+        try movedOut { (memory) throws(StoreError) in try decodeContent(bytes, header: header, seq: seq, into: memory) }
     }
 
     /// The same, for a caller that has parsed the header already, decoded into

@@ -81,14 +81,14 @@ final class EventsDecodedAhead: @unchecked Sendable {
 
         private func nextEvent() -> UnsafeMutablePointer<LoggedEvent> {
             precondition(!isFull, "a chunk holds chunkSize records")
-            return (UnsafeMutableRawPointer(records + count) + Record.eventOffset).assumingMemoryBound(to: LoggedEvent.self)
+            return UnsafeMutableRawPointer(records + count).field(at: Record.eventOffset, as: LoggedEvent.self)
         }
 
         private func finishAppend(seq: UInt64, chain: UInt64, isDecoded: Bool) {
             let record = UnsafeMutableRawPointer(records + count)
-            (record + Record.seqOffset).assumingMemoryBound(to: UInt64.self).initialize(to: seq)
-            (record + Record.chainOffset).assumingMemoryBound(to: UInt64.self).initialize(to: chain)
-            (record + Record.isDecodedOffset).assumingMemoryBound(to: Bool.self).initialize(to: isDecoded)
+            record.field(at: Record.seqOffset, as: UInt64.self).initialize(to: seq)
+            record.field(at: Record.chainOffset, as: UInt64.self).initialize(to: chain)
+            record.field(at: Record.isDecodedOffset, as: Bool.self).initialize(to: isDecoded)
             count += 1
         }
 

@@ -12,14 +12,13 @@ import ReconCore
         return w.bytes
     }
 
-    /// Decodes `bytes` as seq 7 into fresh memory; the event moved out on success.
+    /// Decodes `bytes` as seq 7 in place, the event moved out on success.
     static func decodeInPlace(_ bytes: [UInt8]) throws -> LoggedEvent {
-        let memory = UnsafeMutablePointer<LoggedEvent>.allocate(capacity: 1)
-        defer { memory.deallocate() }
         try bytes.withUnsafeBytes { raw in
-            try LogRecord.decode(raw, header: try LogRecord.header(raw, seq: 7), seq: 7, into: memory)
+            try movedOut { (memory) throws(StoreError) in
+                try LogRecord.decode(raw, header: try LogRecord.header(raw, seq: 7), seq: 7, into: memory)
+            }
         }
-        return memory.move()
     }
 
     @Test func everyKindOfEventReadsAsDecodedByValue() throws {
