@@ -376,15 +376,28 @@ extension RemoteProjection {
             latestSnapshotMs = max(latestSnapshotMs ?? .min, asOf)
         case .exchangeFills(let x):
             for f in x.fills { fills[f.fillId] = RemoteFill(record: f, seq: seq) }
-            fillCoverage.merge(TimeRange(fromMs: x.fromMs, toMs: x.toMs))
+            noteFillsWindow(x, seq: seq, asOfMs: asOf)
+            return
         case .exchangePositionHistory(let x):
             for p in x.positions { positionHistory[p.positionId] = RemoteClosedPosition(record: p, seq: seq) }
             positionHistoryCoverage.merge(TimeRange(fromMs: x.fromMs, toMs: x.toMs))
         default:
             return
         }
+        noteSeq(seq, asOfMs: asOf)
+    }
+
+    /// What a window of the venue's trade history says besides its records: the
+    /// time it covers. Its records are stored by the caller (`apply` stores them
+    /// all; an account's projection stores those its bot's fills do not settle).
+    mutating func noteFillsWindow(_ x: ExchangeFills, seq: UInt64, asOfMs: Int64) {
+        fillCoverage.merge(TimeRange(fromMs: x.fromMs, toMs: x.toMs))
+        noteSeq(seq, asOfMs: asOfMs)
+    }
+
+    private mutating func noteSeq(_ seq: UInt64, asOfMs: Int64) {
         lastSeq = seq
         latestSeq = seq
-        latestAsOfMs = max(latestAsOfMs ?? .min, asOf)
+        latestAsOfMs = max(latestAsOfMs ?? .min, asOfMs)
     }
 }

@@ -482,6 +482,14 @@ import Testing
                      let d = r.discrepancies.first { $0.type == .fillQtyMismatch }
                      #expect(d?.localSeq == 2 && d?.remoteSeq == 4)
                  }),
+            // A window that lists a fill twice: its records meet the bot's fill in
+            // order, so the later one decides (after an agreeing one, as when the
+            // venue's record changes after it matched: the local side is a digest).
+            Case(name: "a window lists the fill twice, the later record differing",
+                 lines: [order, local, venue([S.venueFill("f1", order: "o1"), S.venueFill("f1", order: "o1", qty: "2")])],
+                 expected: [S.sig(.fillQtyMismatch, .critical, "f1")]),
+            Case(name: "a window lists the fill twice, the later record agreeing",
+                 lines: [order, local, venue([S.venueFill("f1", order: "o1", qty: "2"), S.venueFill("f1", order: "o1")])], expected: []),
             // The log's own findings.
             Case(name: "two fills exceed the order", lines: [order, S.fill("f1", order: "o1", qty: "0.6"), S.fill("f2", order: "o1", qty: "0.6", ts: 2_100), S.request(ts: 3_000)],
                  expected: [S.sig(.fillOverfill, .critical, "f2")],
