@@ -145,6 +145,10 @@ public struct AccountProjection: Sendable, Equatable {
                 }
             }
         }
+        // A venue record that agreed settled instead of being stored.
+        for fillId in remote.fills.keys where fillIssues[fillId] == nil {
+            problems.append("venue fill \(fillId) is stored with no issue")
+        }
         return problems
     }
 }

@@ -84,6 +84,10 @@ import Testing
             #expect(a.fillIssues.isEmpty, "seq \(e.seq) \(a.fillIssues)")
         }
         #expect(snapshots > 100)
+        for account in projection.accounts.values {
+            #expect(account.checkInvariants().isEmpty, "\(account.checkInvariants())")
+            #expect(account.remote.fills.isEmpty, "venue records of settled fills are not kept")
+        }
     }
 
     /// No event order the contract allows crashes a reducer: random events of
