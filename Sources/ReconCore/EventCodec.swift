@@ -648,10 +648,12 @@ struct EventFields {
     let id: Int, account: Int, tsMs: Int, venue: Int, body: Int
     let loggedSeq: Int, loggedIngestMs: Int, loggedEvent: Int
 
-    static let offsets = EventFields(
+    // Computed, so each use folds to constants (a stored `static let` is
+    // initialised lazily, and every read called `swift_once`).
+    static var offsets: EventFields { EventFields(
         id: MemoryLayout<Event>.offset(of: \.id)!, account: MemoryLayout<Event>.offset(of: \.account)!,
         tsMs: MemoryLayout<Event>.offset(of: \.tsMs)!, venue: MemoryLayout<Event>.offset(of: \.venue)!,
         body: MemoryLayout<Event>.offset(of: \.body)!,
         loggedSeq: MemoryLayout<LoggedEvent>.offset(of: \.seq)!, loggedIngestMs: MemoryLayout<LoggedEvent>.offset(of: \.ingestMs)!,
-        loggedEvent: MemoryLayout<LoggedEvent>.offset(of: \.event)!)
+        loggedEvent: MemoryLayout<LoggedEvent>.offset(of: \.event)!) }
 }

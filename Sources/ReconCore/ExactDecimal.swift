@@ -32,8 +32,16 @@ public struct ExactDecimal: Sendable {
     /// The largest number of integer digits a parsed value may carry.
     public static let maxInputIntegerDigits = 20
 
-    public static let zero = ExactDecimal(significand: 0, scale: 0)
-    public static let one = ExactDecimal(significand: 1, scale: 0)
+    // Made from the stored halves, so the compiler lays them down: through the
+    // checked initialiser each read called `swift_once` (1 % of a fold).
+    public static let zero = ExactDecimal(low: 0, high: 0, scale: 0)
+    public static let one = ExactDecimal(low: 1, high: 0, scale: 0)
+
+    private init(low: UInt64, high: Int64, scale: Int) {
+        significandLow = low
+        significandHigh = high
+        self.scale = scale
+    }
 
     /// Creates `significand × 10^-scale`.
     public init(significand: Int128, scale: Int) {
@@ -83,12 +91,22 @@ public struct ExactDecimal: Sendable {
 
 // MARK: - Powers of ten
 
+/// 10^0 ... 10^38. Written out rather than computed: a table of literals is laid
+/// down by the compiler, where a computed one is initialised lazily and every
+/// read of it (each rescaled sum) called `swift_once` first.
 @usableFromInline
-let powersOfTen: [Int128] = {
-    var table: [Int128] = [1]
-    for _ in 1...38 { table.append(table.last! * 10) }
-    return table
-}()
+let powersOfTen: [Int128] = [
+    1, 10, 100, 1000,
+    10000, 100000, 1000000, 10000000,
+    100000000, 1000000000, 10000000000, 100000000000,
+    1000000000000, 10000000000000, 100000000000000, 1000000000000000,
+    10000000000000000, 100000000000000000, 1000000000000000000, 10000000000000000000,
+    100000000000000000000, 1000000000000000000000, 10000000000000000000000, 100000000000000000000000,
+    1000000000000000000000000, 10000000000000000000000000, 100000000000000000000000000, 1000000000000000000000000000,
+    10000000000000000000000000000, 100000000000000000000000000000, 1000000000000000000000000000000, 10000000000000000000000000000000,
+    100000000000000000000000000000000, 1000000000000000000000000000000000, 10000000000000000000000000000000000, 100000000000000000000000000000000000,
+    1000000000000000000000000000000000000, 10000000000000000000000000000000000000, 100000000000000000000000000000000000000
+]
 
 extension ExactDecimal {
     /// `significand` rescaled to `newScale` (≥ scale); nil on overflow.

@@ -35,10 +35,12 @@ final class EventsDecodedAhead: @unchecked Sendable {
         static let notDecoded = LoggedEvent(seq: 0, ingestMs: 0, event: Event(
             id: "", account: "", tsMs: 0, body: .reconRequested(ReconRequested(requestedBy: ""))))
 
-        fileprivate static let seqOffset = MemoryLayout<Record>.offset(of: \.seq)!
-        fileprivate static let chainOffset = MemoryLayout<Record>.offset(of: \.chain)!
-        fileprivate static let isDecodedOffset = MemoryLayout<Record>.offset(of: \.isDecoded)!
-        fileprivate static let eventOffset = MemoryLayout<Record>.offset(of: \.event)!
+        // Computed, so each use folds to a constant (a stored `static let` is
+        // initialised lazily, and every read called `swift_once`).
+        fileprivate static var seqOffset: Int { MemoryLayout<Record>.offset(of: \.seq)! }
+        fileprivate static var chainOffset: Int { MemoryLayout<Record>.offset(of: \.chain)! }
+        fileprivate static var isDecodedOffset: Int { MemoryLayout<Record>.offset(of: \.isDecoded)! }
+        fileprivate static var eventOffset: Int { MemoryLayout<Record>.offset(of: \.event)! }
     }
 
     /// Written by the reader before it is queued, then only read by the caller,

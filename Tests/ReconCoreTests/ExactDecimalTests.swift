@@ -21,6 +21,18 @@ import Testing
         #expect(value.description == expected)
     }
 
+    /// The written-out table of powers of ten, and the constants made from raw halves.
+    @Test func powersOfTenAndConstants() {
+        #expect(powersOfTen.count == ExactDecimal.maxScale + 1)
+        var power: Int128 = 1
+        for (k, entry) in powersOfTen.enumerated() {
+            #expect(entry == power, "10^\(k)")
+            if k < ExactDecimal.maxScale { power *= 10 }
+        }
+        #expect(ExactDecimal.zero == ExactDecimal(significand: 0, scale: 0) && ExactDecimal.zero.isZero)
+        #expect(ExactDecimal.one == ExactDecimal(significand: 1, scale: 0) && ExactDecimal.one.description == "1")
+    }
+
     @Test(arguments: [
         ("1e-3", "0.001"), ("3.36e-7", "0.000000336"), ("1.5E+2", "150"), ("1500e-2", "15"), ("-2.5e1", "-25"),
         ("1234567890123456789e-10", "123456789.0123456789"), ("120e-1", "12"), ("1.50e1", "15"), ("0e5", "0"),
