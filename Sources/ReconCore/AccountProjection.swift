@@ -45,8 +45,8 @@ public struct AccountProjection: Sendable, Equatable {
         switch event.body {
         case .exchangeFills(let x):
             // Each venue record meets the bot's fill before it is stored: most agree,
-            // settle, and are never stored (storing and then removing them was a
-            // tenth of a fold's time).
+            // settle, and are never stored (storing and then removing each was about
+            // a twentieth of a fold's time).
             for f in x.fills {
                 if pair(venue: f) {
                     remote.fills.removeValueIfAny(forKey: f.fillId)
