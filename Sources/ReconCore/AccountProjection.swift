@@ -176,13 +176,22 @@ public struct Projection: Sendable, Equatable {
 
     public mutating func apply(_ event: Event, seq: UInt64) {
         lastSeq = seq
-        // Most logs hold one bot's account: comparing the name is cheaper than hashing it.
-        if accounts.count == 1, accounts.keys[accounts.startIndex] == event.account {
-            accounts.values[accounts.startIndex].apply(event, seq: seq)
-            return
+        // A log holds one bot's account or a few: comparing the names in turn is
+        // cheaper than hashing one (a String key is SipHashed).
+        if accounts.count <= Self.accountsComparedInTurn {
+            var i = accounts.startIndex
+            while i != accounts.endIndex {
+                if accounts.keys[i] == event.account {
+                    accounts.values[i].apply(event, seq: seq)
+                    return
+                }
+                accounts.formIndex(after: &i)
+            }
         }
         accounts[event.account, default: AccountProjection(account: event.account)].apply(event, seq: seq)
     }
+
+    static let accountsComparedInTurn = 8
 
     public mutating func apply(_ logged: LoggedEvent) {
         apply(logged.event, seq: logged.seq)

@@ -90,6 +90,21 @@ import Testing
         }
     }
 
+    /// Events find their account the same way whether the projection compares the
+    /// names in turn (a few accounts) or hashes them (more): each account equals
+    /// its events folded alone.
+    @Test(arguments: [3, Projection.accountsComparedInTurn + 3])
+    func eachAccountEqualsItsEventsFoldedAlone(accounts: Int) {
+        let events = generated(seed: 8, events: 1_500, accounts: accounts, faults: [.missedFill, .duplicateFill])
+        let projection = Projection.fold(events)
+        #expect(projection.accounts.count == accounts)
+        for (name, folded) in projection.accounts {
+            var alone = AccountProjection(account: name)
+            for e in events where e.event.account == name { alone.apply(e.event, seq: e.seq) }
+            #expect(folded == alone, "\(name)")
+        }
+    }
+
     /// No event order the contract allows crashes a reducer: random events of
     /// every type in random order, with invariants checked all along.
     @Test(arguments: [11, 12, 13, 14] as [UInt64])
