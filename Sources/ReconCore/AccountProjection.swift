@@ -191,6 +191,8 @@ public struct Projection: Sendable, Equatable {
         accounts[event.account, default: AccountProjection(account: event.account)].apply(event, seq: seq)
     }
 
+    /// Up to this many accounts, `apply` finds an event's account by comparing
+    /// names; above it, by the table's hash.
     static let accountsComparedInTurn = 8
 
     public mutating func apply(_ logged: LoggedEvent) {
