@@ -143,24 +143,22 @@ public enum EventCodec {
         let account = try r.string()
         let tsMs = try r.svarint()
         let venue = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.string() }
-        let fields = EventFields.offsets
         let raw = UnsafeMutableRawPointer(memory)
-        try decodeBody(type, &r, into: raw.field(at: fields.body, as: EventBody.self))
-        raw.field(at: fields.id, as: String.self).initialize(to: id)
-        raw.field(at: fields.account, as: String.self).initialize(to: account)
-        raw.field(at: fields.tsMs, as: Int64.self).initialize(to: tsMs)
-        raw.field(at: fields.venue, as: String?.self).initialize(to: venue)
+        try decodeBody(type, &r, into: raw.field(at: EventFields.body, as: EventBody.self))
+        raw.field(at: EventFields.id, as: String.self).initialize(to: id)
+        raw.field(at: EventFields.account, as: String.self).initialize(to: account)
+        raw.field(at: EventFields.tsMs, as: Int64.self).initialize(to: tsMs)
+        raw.field(at: EventFields.venue, as: String?.self).initialize(to: venue)
     }
 
     /// Decodes one event into `memory` as the log's `seq`, learned at
     /// `ingestMs`; `memory` must be uninitialized and is left so on a throw.
     public static func decode(_ r: inout ByteReader, seq: UInt64, ingestMs: Int64,
                               into memory: UnsafeMutablePointer<LoggedEvent>) throws(CodecError) {
-        let fields = EventFields.offsets
         let raw = UnsafeMutableRawPointer(memory)
-        try decode(&r, into: raw.field(at: fields.loggedEvent, as: Event.self))
-        raw.field(at: fields.loggedSeq, as: UInt64.self).initialize(to: seq)
-        raw.field(at: fields.loggedIngestMs, as: Int64.self).initialize(to: ingestMs)
+        try decode(&r, into: raw.field(at: EventFields.loggedEvent, as: Event.self))
+        raw.field(at: EventFields.loggedSeq, as: UInt64.self).initialize(to: seq)
+        raw.field(at: EventFields.loggedIngestMs, as: Int64.self).initialize(to: ingestMs)
     }
 
     private static func decodeBody(_ type: EventType, _ r: inout ByteReader, into body: UnsafeMutablePointer<EventBody>) throws(CodecError) {
@@ -643,17 +641,16 @@ public struct ByteReader {
 }
 
 /// Where the stored fields of ``Event`` and ``LoggedEvent`` lie in memory, for
-/// the decoder that writes them in place.
-struct EventFields {
-    let id: Int, account: Int, tsMs: Int, venue: Int, body: Int
-    let loggedSeq: Int, loggedIngestMs: Int, loggedEvent: Int
-
-    // Computed, so each use folds to constants (a stored `static let` is
-    // initialised lazily, and every read called `swift_once`).
-    static var offsets: EventFields { EventFields(
-        id: MemoryLayout<Event>.offset(of: \.id)!, account: MemoryLayout<Event>.offset(of: \.account)!,
-        tsMs: MemoryLayout<Event>.offset(of: \.tsMs)!, venue: MemoryLayout<Event>.offset(of: \.venue)!,
-        body: MemoryLayout<Event>.offset(of: \.body)!,
-        loggedSeq: MemoryLayout<LoggedEvent>.offset(of: \.seq)!, loggedIngestMs: MemoryLayout<LoggedEvent>.offset(of: \.ingestMs)!,
-        loggedEvent: MemoryLayout<LoggedEvent>.offset(of: \.event)!) }
+/// the decoder that writes them in place. Computed, so each use folds to a
+/// constant (a stored `static let` is initialised lazily, and every read called
+/// `swift_once`).
+enum EventFields {
+    static var id: Int { MemoryLayout<Event>.offset(of: \.id)! }
+    static var account: Int { MemoryLayout<Event>.offset(of: \.account)! }
+    static var tsMs: Int { MemoryLayout<Event>.offset(of: \.tsMs)! }
+    static var venue: Int { MemoryLayout<Event>.offset(of: \.venue)! }
+    static var body: Int { MemoryLayout<Event>.offset(of: \.body)! }
+    static var loggedSeq: Int { MemoryLayout<LoggedEvent>.offset(of: \.seq)! }
+    static var loggedIngestMs: Int { MemoryLayout<LoggedEvent>.offset(of: \.ingestMs)! }
+    static var loggedEvent: Int { MemoryLayout<LoggedEvent>.offset(of: \.event)! }
 }
