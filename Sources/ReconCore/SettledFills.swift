@@ -7,13 +7,13 @@
 /// concern (the content comparisons already rest on 64-bit digests).
 ///
 /// Two parts: `base`, the fills a checkpoint held, sorted by key and searched by
-/// bisection, and `entries`, the fills settled since (all of them for a set folded
-/// from the start), hashed. Restoring a checkpoint's 300,000 fills into a hash
+/// bisection, and `recent`, the fills settled since (all of them for a set folded
+/// from the start), in the order they settled, found through `slots`. Restoring a checkpoint's 300,000 fills into a hash
 /// table cost an insertion each, scattered over 17 MB (most of an as-of read);
 /// the groups' deltas are each sorted, so the base is one merge of them, written
 /// in order, and the few thousand lookups of the events folded after it bisect.
 public struct SettledFills: Sendable, Equatable {
-    struct Key: Hashable, Comparable {
+    struct Key: Comparable {
         var high: UInt64
         var low: UInt64
 
@@ -28,19 +28,6 @@ public struct SettledFills: Sendable, Equatable {
         }
 
         static func < (a: Key, b: Key) -> Bool { (a.high, a.low) < (b.high, b.low) }
-
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(low)
-        }
-
-        /// The key is already a hash of the id, so the table uses it as it is,
-        /// mixed with the table's seed, instead of running SipHash on it: setting
-        /// up SipHash was a third of restoring 300,000 settled fills for an as-of
-        /// read. (A crafted id that collides with another on 64 bits of FNV-1a
-        /// costs a probe, never a wrong answer: keys compare on all 128 bits.)
-        func _rawHashValue(seed: Int) -> Int {
-            Int(truncatingIfNeeded: (low ^ UInt64(truncatingIfNeeded: seed)) &* 0x9E37_79B9_7F4A_7C15)
-        }
     }
 
     struct Entry {
@@ -48,25 +35,100 @@ public struct SettledFills: Sendable, Equatable {
         var digest: FillDigest
     }
 
-    /// Sorted by key, no key twice, none of them in `entries`.
+    /// Sorted by key, no key twice, none of them in `recent`.
     private var base: [Entry] = []
-    private(set) var entries: [Key: FillDigest] = [:]
-    /// The keys of `entries` in the order they were added. A fill settles once and
-    /// stays settled, so the keys added since a count `n` are the last ones: what
-    /// a checkpoint group stores, found without comparing whole sets.
-    private var added: [Key] = []
+    /// The fills settled since the base, in the order they settled. A fill settles
+    /// once and stays settled, so the entries added since a count `n` are the last
+    /// ones: what a checkpoint group stores, found without comparing whole sets.
+    private var recent: [Entry] = []
+    /// Where each of `recent`'s keys lies: an open-addressing table probed
+    /// linearly, each slot 0 (empty) or `tag << 32 | (position + 1)`, the tag being
+    /// the top 32 bits of the key's `high` half. At most half full.
+    ///
+    /// Not a dictionary of keys to digests: a full replay settles a fill every
+    /// few events, and the dictionary's table of 56-byte entries was rebuilt at
+    /// each doubling by scattering every entry again. The entries lie in order
+    /// and grow by copying; only the 8-byte slots are scattered, and a lookup
+    /// reads an entry only when 32 bits of its key match. The key is already a
+    /// hash of the id, so it is used as it is, mixed with `seed`, not SipHashed.
+    private var slots: [UInt64] = []
+    /// Mixed into where a key's probe starts, so ids chosen to crowd one run of
+    /// slots cannot be chosen ahead of time: taken from the standard library's
+    /// per-process hashing seed, as its dictionaries are (it moves slots only,
+    /// never an answer). A crafted id colliding with another on all 64 bits of
+    /// `low` costs a probe, never a wrong answer: keys compare on 128 bits.
+    private var seed: UInt64 = 0
 
     public init() {}
 
-    public var count: Int { base.count + entries.count }
+    public var count: Int { base.count + recent.count }
 
     public subscript(fillId: String) -> FillDigest? {
         self[Key(fillId)]
     }
 
     subscript(key: Key) -> FillDigest? {
-        if let digest = entries.valueIfAny(forKey: key) { return digest }
+        if case .found(let position) = probe(key) { return recent[position].digest }
         return baseDigest(key)
+    }
+
+    private enum Probe {
+        case found(Int)
+        /// Absent; the empty slot where it would go.
+        case absent(slot: Int)
+    }
+
+    /// Looks `key` up among `recent`.
+    private func probe(_ key: Key) -> Probe {
+        slots.withUnsafeBufferPointer { slots in
+            guard !slots.isEmpty else { return .absent(slot: 0) }
+            let mask = slots.count - 1
+            let tag = key.high >> 32
+            var slot = Self.home(key, seed: seed, mask: mask)
+            while true {
+                let value = slots[slot]
+                if value == 0 { return .absent(slot: slot) }
+                if value >> 32 == tag {
+                    let position = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
+                    if recent[position].key == key { return .found(position) }
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    /// The slot a key's probe starts at: the high bits of its `low` half, mixed
+    /// with the seed, multiplied by a large odd constant, so every bit counts.
+    @inline(__always)
+    private static func home(_ key: Key, seed: UInt64, mask: Int) -> Int {
+        Int(truncatingIfNeeded: ((key.low ^ seed) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    private static func slotValue(_ key: Key, position: Int) -> UInt64 {
+        (key.high >> 32) << 32 | UInt64(position + 1)
+    }
+
+    /// Twice the slots (at least 16), every entry placed again: its keys are
+    /// read in order, only the slots written are scattered.
+    private mutating func growSlots() {
+        if slots.isEmpty {
+            var hasher = Hasher()
+            hasher.combine(0)
+            seed = UInt64(truncatingIfNeeded: hasher.finalize())
+        }
+        let size = max(16, slots.count * 2)
+        let mask = size - 1
+        let seed = seed
+        slots = [UInt64](repeating: 0, count: size)
+        slots.withUnsafeMutableBufferPointer { slots in
+            recent.withUnsafeBufferPointer { recent in
+                for (position, entry) in recent.enumerated() {
+                    var slot = Self.home(entry.key, seed: seed, mask: mask)
+                    while slots[slot] != 0 { slot = (slot + 1) & mask }
+                    slots[slot] = Self.slotValue(entry.key, position: position)
+                }
+            }
+        }
     }
 
     private func baseDigest(_ key: Key) -> FillDigest? {
@@ -80,18 +142,20 @@ public struct SettledFills: Sendable, Equatable {
     }
 
     mutating func insert(key: Key, digest: FillDigest) {
-        if baseDigest(key) != nil { return }
-        // One lookup on the common path (a new key); a repeat puts the first back.
-        if let first = entries.updateValue(digest, forKey: key) {
-            entries[key] = first
-            return
+        guard case .absent(var slot) = probe(key), baseDigest(key) == nil else { return }
+        precondition(recent.count < Int(UInt32.max), "more settled fills than a slot can number")
+        if (recent.count + 1) * 2 > slots.count {
+            growSlots()
+            guard case .absent(let moved) = probe(key) else { preconditionFailure("a key absent before growing") }
+            slot = moved
         }
-        added.append(key)
+        slots[slot] = Self.slotValue(key, position: recent.count)
+        recent.append(Entry(key: key, digest: digest))
     }
 
     /// Every key, sorted.
     var sortedKeys: [Key] {
-        (base.map(\.key) + entries.keys).sorted()
+        (base.map(\.key) + recent.map(\.key)).sorted()
     }
 
     /// The keys added after the first `previousCount` fills of the set. The base
@@ -99,16 +163,16 @@ public struct SettledFills: Sendable, Equatable {
     /// it holds (no caller does: a checkpoint writer starts from the group it
     /// loaded), the answer is all of it, which a merge takes as it would the exact
     /// keys (a key merged twice keeps its first digest).
-    func keysAdded(since previousCount: Int) -> ArraySlice<Key> {
-        guard previousCount >= base.count else { return ArraySlice(base.map(\.key) + added) }
-        return added[min(previousCount - base.count, added.count)...]
+    func keysAdded(since previousCount: Int) -> [Key] {
+        guard previousCount >= base.count else { return (base + recent).map(\.key) }
+        return recent[min(previousCount - base.count, recent.count)...].map(\.key)
     }
 
     /// Equal when they hold the same fills; how they are held is bookkeeping.
     public static func == (a: SettledFills, b: SettledFills) -> Bool {
         guard a.count == b.count else { return false }
         for e in a.base where b[e.key] != e.digest { return false }
-        for (key, digest) in a.entries where b[key] != digest { return false }
+        for e in a.recent where b[e.key] != e.digest { return false }
         return true
     }
 

@@ -117,6 +117,22 @@ import Testing
         #expect(delta == straight.encodedDelta(since: 500))
     }
 
+    /// Keys crowding one run of slots: all of them share their `low` half (so
+    /// every probe starts at the same slot), and half share the 32 bits a slot
+    /// keeps of the `high` half with another key. Each is found with its own
+    /// digest, a repeat keeps the first, and an absent key from the run is absent.
+    @Test func keysCrowdingOneRunOfSlots() {
+        typealias Key = SettledFills.Key
+        func key(_ i: Int) -> Key { Key(high: UInt64(i / 2) << 32 | UInt64(i % 2), low: 42) }
+        var set = SettledFills()
+        for i in 0..<600 { set.insert(key: key(i), digest: Self.digest(i)) }
+        for i in 0..<600 { set.insert(key: key(i), digest: Self.digest(i, 7)) }
+        #expect(set.count == 600)
+        #expect((0..<600).allSatisfy { set[key($0)] == Self.digest($0) })
+        #expect(set[key(600)] == nil && set[Key(high: 1 << 32 | 2, low: 42)] == nil && set[Key(high: 0, low: 43)] == nil)
+        #expect(set.keysAdded(since: 590) == (590..<600).map(key))
+    }
+
     /// A key in two deltas keeps the earlier delta's digest; a delta whose keys
     /// are not increasing is damage.
     @Test func repeatsAndDisorder() throws {
