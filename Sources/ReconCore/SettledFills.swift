@@ -8,10 +8,11 @@
 ///
 /// Two parts: `base`, the fills a checkpoint held, sorted by key and searched by
 /// bisection, and `recent`, the fills settled since (all of them for a set folded
-/// from the start), in the order they settled, found through `slots`. Restoring a checkpoint's 300,000 fills into a hash
-/// table cost an insertion each, scattered over 17 MB (most of an as-of read);
-/// the groups' deltas are each sorted, so the base is one merge of them, written
-/// in order, and the few thousand lookups of the events folded after it bisect.
+/// from the start), in the order they settled, found through `slots`. Restoring a
+/// checkpoint's 300,000 fills into a hash table cost an insertion each, scattered
+/// over 17 MB (most of an as-of read); the groups' deltas are each sorted, so the
+/// base is one merge of them, written in order, and the few thousand lookups of
+/// the events folded after it bisect.
 public struct SettledFills: Sendable, Equatable {
     struct Key: Comparable {
         var high: UInt64
