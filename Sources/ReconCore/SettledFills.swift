@@ -75,7 +75,8 @@ public struct SettledFills: Sendable, Equatable {
 
     private enum Probe {
         case found(Int)
-        /// Absent; the empty slot where it would go.
+        /// Absent; the empty slot where it would go (0 while there are no
+        /// slots: inserting grows them first, then probes again).
         case absent(slot: Int)
     }
 
