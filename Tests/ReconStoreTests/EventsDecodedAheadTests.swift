@@ -79,6 +79,16 @@ import ReconTestSupport
         #expect(seen == expected.map(\.0))
         #expect(events.count / EventsDecodedAhead.chunkSize > EventsDecodedAhead.chunksAhead + 2)
         #expect(made >= 1 && made <= EventsDecodedAhead.chunksAhead + 2)
+        // One account: refilled chunks mix decoded records with undecoded ones,
+        // which hold the placeholder (copied in as bytes), never a stale event.
+        var mine: [EventsDecodedAhead.Record] = []
+        try EventsDecodedAhead.scan(log, .init(from: 1, to: .max, account: Array("bot1".utf8)), onThisThread: onThisThread) {
+            mine.append($0)
+            return true
+        }
+        #expect(mine.filter(\.isDecoded).map(\.event) == expected.map(\.0).filter { $0.event.account == "bot1" })
+        #expect(mine.contains(where: \.isDecoded) && mine.contains { !$0.isDecoded })
+        #expect(mine.filter { !$0.isDecoded }.allSatisfy { $0.event == EventsDecodedAhead.Record.notDecoded })
         #expect(log.env.readerSlotsInUse() == 0)
     }
 
