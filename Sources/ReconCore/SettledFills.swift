@@ -36,12 +36,53 @@ public struct SettledFills: Sendable, Equatable {
         var digest: FillDigest
     }
 
+    /// Entries in the order they were added, in chunks of a fixed size that never
+    /// move. An array grown by doubling copied every entry at each doubling and
+    /// touched its new memory twice (the copy, then the appends): with the slots,
+    /// page faults were 9 % of folding 10M events, 3 % with chunks.
+    struct Recent {
+        /// 16,384 entries (896 KB) a chunk. Computed, so it folds to a constant.
+        static var chunkShift: Int { 14 }
+        static var chunkMask: Int { (1 << chunkShift) - 1 }
+
+        private(set) var chunks: [[Entry]] = []
+        private(set) var count = 0
+
+        subscript(position: Int) -> Entry {
+            chunks[position >> Self.chunkShift][position & Self.chunkMask]
+        }
+
+        mutating func append(_ entry: Entry) {
+            if count & Self.chunkMask == 0 {
+                var chunk: [Entry] = []
+                chunk.reserveCapacity(Self.chunkMask + 1)
+                chunks.append(chunk)
+            }
+            chunks[chunks.count - 1].append(entry)
+            count += 1
+        }
+
+        /// The keys from `start` on, in the order they were added.
+        func keys(from start: Int) -> [Key] {
+            var keys: [Key] = []
+            keys.reserveCapacity(max(0, count - start))
+            var chunk = start >> Self.chunkShift
+            var offset = start & Self.chunkMask
+            while chunk < chunks.count {
+                keys += chunks[chunk][offset...].lazy.map(\.key)
+                chunk += 1
+                offset = 0
+            }
+            return keys
+        }
+    }
+
     /// Sorted by key, no key twice, none of them in `recent`.
     private var base: [Entry] = []
     /// The fills settled since the base, in the order they settled. A fill settles
     /// once and stays settled, so the entries added since a count `n` are the last
     /// ones: what a checkpoint group stores, found without comparing whole sets.
-    private var recent: [Entry] = []
+    private var recent = Recent()
     /// Where each of `recent`'s keys lies: an open-addressing table probed
     /// linearly, each slot 0 (empty) or `tag << 32 | (position + 1)`, the tag being
     /// the top 32 bits of the key's `high` half. At most half full.
@@ -49,8 +90,8 @@ public struct SettledFills: Sendable, Equatable {
     /// Not a dictionary of keys to digests: a full replay settles a fill every
     /// few events, and the dictionary's table of 56-byte entries was rebuilt at
     /// each doubling by scattering every entry again. The entries lie in order
-    /// and grow by copying; only the 8-byte slots are scattered, and a lookup
-    /// reads an entry only when 32 bits of its key match. The key is already a
+    /// and never move; only the 8-byte slots are scattered, and a lookup reads
+    /// an entry only when 32 bits of its key match. The key is already a
     /// hash of the id, so it is used as it is, mixed with `seed`, not SipHashed.
     private var slots: [UInt64] = []
     /// Mixed into where a key's probe starts, so ids chosen to crowd one run of
@@ -122,12 +163,15 @@ public struct SettledFills: Sendable, Equatable {
         let mask = size - 1
         let seed = seed
         slots = [UInt64](repeating: 0, count: size)
+        let chunks = recent.chunks
         slots.withUnsafeMutableBufferPointer { slots in
-            recent.withUnsafeBufferPointer { recent in
-                for (position, entry) in recent.enumerated() {
+            var position = 0
+            for chunk in chunks {
+                for entry in chunk {
                     var slot = Self.home(entry.key, seed: seed, mask: mask)
                     while slots[slot] != 0 { slot = (slot + 1) & mask }
                     slots[slot] = Self.slotValue(entry.key, position: position)
+                    position += 1
                 }
             }
         }
@@ -157,7 +201,7 @@ public struct SettledFills: Sendable, Equatable {
 
     /// Every key, sorted.
     var sortedKeys: [Key] {
-        (base.map(\.key) + recent.map(\.key)).sorted()
+        (base.map(\.key) + recent.keys(from: 0)).sorted()
     }
 
     /// The keys added after the first `previousCount` fills of the set. The base
@@ -166,15 +210,15 @@ public struct SettledFills: Sendable, Equatable {
     /// loaded), the answer is all of it, which a merge takes as it would the exact
     /// keys (a key merged twice keeps its first digest).
     func keysAdded(since previousCount: Int) -> [Key] {
-        guard previousCount >= base.count else { return (base + recent).map(\.key) }
-        return recent[min(previousCount - base.count, recent.count)...].map(\.key)
+        guard previousCount >= base.count else { return base.map(\.key) + recent.keys(from: 0) }
+        return recent.keys(from: min(previousCount - base.count, recent.count))
     }
 
     /// Equal when they hold the same fills; how they are held is bookkeeping.
     public static func == (a: SettledFills, b: SettledFills) -> Bool {
         guard a.count == b.count else { return false }
         for e in a.base where b[e.key] != e.digest { return false }
-        for e in a.recent where b[e.key] != e.digest { return false }
+        for e in a.recent.chunks.joined() where b[e.key] != e.digest { return false }
         return true
     }
 

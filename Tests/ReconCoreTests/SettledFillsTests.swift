@@ -133,6 +133,24 @@ import Testing
         #expect(set.keysAdded(since: 590) == (590..<600).map(key))
     }
 
+    /// More fills than a chunk of the recent entries holds: each found, the
+    /// keys added since a count given in order across a chunk's edge, and the
+    /// set equal to the same fills settled in the opposite order.
+    @Test func settlingAcrossChunks() {
+        let count = 2 * (SettledFills.Recent.chunkMask + 1) + 100
+        var forward = SettledFills(), backward = SettledFills()
+        for i in 0..<count { forward.settle("f\(i)", Self.digest(i)) }
+        for i in (0..<count).reversed() { backward.settle("f\(i)", Self.digest(i)) }
+        #expect(forward.count == count)
+        #expect((0..<count).allSatisfy { forward["f\($0)"] == Self.digest($0) })
+        #expect(forward["f\(count)"] == nil)
+        let edge = SettledFills.Recent.chunkMask + 1
+        #expect(forward.keysAdded(since: edge - 3) == (edge - 3..<count).map { SettledFills.Key("f\($0)") })
+        #expect(forward.keysAdded(since: count).isEmpty)
+        #expect(forward == backward)
+        #expect(forward.sortedKeys == backward.sortedKeys)
+    }
+
     /// A key in two deltas keeps the earlier delta's digest; a delta whose keys
     /// are not increasing is damage.
     @Test func repeatsAndDisorder() throws {
