@@ -41,9 +41,9 @@ public struct SettledFills: Sendable, Equatable {
     /// touched its new memory twice (the copy, then the appends): with the slots,
     /// page faults were 9 % of folding 10M events, 3 % with chunks.
     struct Recent {
-        /// 16,384 entries (896 KB) a chunk. Computed, so it folds to a constant.
-        static var chunkShift: Int { 14 }
-        static var chunkMask: Int { (1 << chunkShift) - 1 }
+        /// 16,384 entries (896 KB) a chunk.
+        static let chunkShift = 14
+        static let chunkMask = (1 << chunkShift) - 1
 
         private(set) var chunks: [[Entry]] = []
         private(set) var count = 0
@@ -199,9 +199,14 @@ public struct SettledFills: Sendable, Equatable {
         recent.append(Entry(key: key, digest: digest))
     }
 
+    /// Every key: the base's, then the recent ones in settling order.
+    private var allKeys: [Key] {
+        base.map(\.key) + recent.keys(from: 0)
+    }
+
     /// Every key, sorted.
     var sortedKeys: [Key] {
-        (base.map(\.key) + recent.keys(from: 0)).sorted()
+        allKeys.sorted()
     }
 
     /// The keys added after the first `previousCount` fills of the set. The base
@@ -210,7 +215,7 @@ public struct SettledFills: Sendable, Equatable {
     /// loaded), the answer is all of it, which a merge takes as it would the exact
     /// keys (a key merged twice keeps its first digest).
     func keysAdded(since previousCount: Int) -> [Key] {
-        guard previousCount >= base.count else { return base.map(\.key) + recent.keys(from: 0) }
+        guard previousCount >= base.count else { return allKeys }
         return recent.keys(from: min(previousCount - base.count, recent.count))
     }
 
