@@ -107,12 +107,24 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// Usually one range; more if the file is mapped twice (LMDB forbids opening
     /// one environment twice in a process, but a test or a leak may). Elsewhere,
     /// or if not found, the range is unbounded (no check).
+    ///
+    /// The size comes from `fstat`, never `lseek`: LMDB's writer stores a run of
+    /// pages by moving this descriptor's offset and then calling `writev`, so a
+    /// reader moving it in between sends the pages to the end of the file and
+    /// leaves stale ones where the tree points (servers under load lost id index
+    /// entries that way, and then met damaged pages).
     func mappedFileBytes() -> [Range<UInt>] {
         var fd: Int32 = -1
         guard !mapStarts.isEmpty, mdb_env_get_fd(handle, &fd) == 0 else { return [0..<UInt.max] }
-        let size = lseek(fd, 0, SEEK_END)
+        let size = recon_file_size(fd)
         guard size >= 0 else { return [0..<UInt.max] }
         return mapStarts.map { $0..<($0 &+ UInt(size)) }
+    }
+
+    /// The data file's descriptor, for tests that check nothing here moves its offset.
+    var dataFileDescriptor: Int32? {
+        var fd: Int32 = -1
+        return mdb_env_get_fd(handle, &fd) == 0 ? fd : nil
     }
 
     private(set) var mapStarts: [UInt] = []

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import ReconCore
 @testable import ReconStore
@@ -164,5 +165,45 @@ import ReconTestSupport
         // Identical repeats, within the input and of the log, are duplicates, not conflicts.
         try log.precheck(inputs([transfer("a", amount: 1), transfer("b"), transfer("b"), transfer("a", amount: 1)]))
         #expect(try log.lastSeq() == 1)
+    }
+
+    /// LMDB's writer stores a run of pages by moving the data file's offset
+    /// (`lseek`) and then writing (`writev`) through the descriptor every reader
+    /// of the process shares; a read that moved the offset in between sent the
+    /// pages to the end of the file. Reads must leave the offset where it was.
+    @Test func readsNeverMoveTheDataFilesOffset() throws {
+        let dir = TempFolder()
+        let log = try EventLog(directory: dir.path)
+        _ = try log.append(inputs(RandomEvents.sample(seed: 7, count: 500)))
+        let fd = try #require(log.env.dataFileDescriptor)
+        #expect(lseek(fd, 4096, SEEK_SET) == 4096)
+        #expect(try log.lastSeq() == 500)
+        #expect(try log.event(at: 250) != nil)
+        #expect(try allEvents(log).count == 500)
+        #expect(try log.verify().isSound)
+        #expect(lseek(fd, 0, SEEK_CUR) == 4096)
+    }
+
+    /// Readers reading while batches of many pages commit: every batch is stored
+    /// where the tree points (this lost index entries and damaged pages when a
+    /// read moved the descriptor's offset mid-commit).
+    @Test func readsDuringCommitsLeaveASoundLog() throws {
+        let dir = TempFolder()
+        let log = try EventLog(directory: dir.path)
+        let events = RandomEvents.sample(seed: 11, count: 24_000)
+        let writing = Atomic<Bool>(true)
+        let readers = (0..<2).map { _ in
+            Thread {
+                while writing.load(ordering: .relaxed) { _ = try? log.lastSeq() }
+            }
+        }
+        readers.forEach { $0.start() }
+        for start in stride(from: 0, to: events.count, by: 200) {
+            _ = try log.append(inputs(Array(events[start..<start + 200])))
+        }
+        writing.store(false, ordering: .relaxed)
+        let report = try log.verify()
+        #expect(report.isSound, "\(report.faults.prefix(3))")
+        #expect(report.records == 24_000 && report.indexEntries == 24_000)
     }
 }
