@@ -192,16 +192,19 @@ import ReconTestSupport
         let log = try EventLog(directory: dir.path)
         let events = RandomEvents.sample(seed: 11, count: 24_000)
         let writing = Atomic<Bool>(true)
-        let readers = (0..<2).map { _ in
+        let readersDone = DispatchGroup()
+        for _ in 0..<2 {
+            readersDone.enter()
             Thread {
                 while writing.load(ordering: .relaxed) { _ = try? log.lastSeq() }
-            }
+                readersDone.leave()
+            }.start()
         }
-        readers.forEach { $0.start() }
         for start in stride(from: 0, to: events.count, by: 200) {
             _ = try log.append(inputs(Array(events[start..<start + 200])))
         }
         writing.store(false, ordering: .relaxed)
+        readersDone.wait()
         let report = try log.verify()
         #expect(report.isSound, "\(report.faults.prefix(3))")
         #expect(report.records == 24_000 && report.indexEntries == 24_000)
