@@ -56,7 +56,9 @@ final class EventsDecodedAhead: @unchecked Sendable {
     final class Chunk: @unchecked Sendable {
         private let records = UnsafeMutablePointer<Record>.allocate(capacity: EventsDecodedAhead.chunkSize)
         private var count = 0
-        /// `Record.notDecoded`, whose bytes an undecoded record's event is.
+        /// `Record.notDecoded`, whose bytes an undecoded record's event is. A copy
+        /// per chunk, not the static itself: every read of a stored `static let`
+        /// calls `swift_once`, once per undecoded record.
         private let placeholder = UnsafeMutablePointer<LoggedEvent>.allocate(capacity: 1)
         /// Why reading stopped early (a damaged record, a storage error).
         var failure: (any Error)?
