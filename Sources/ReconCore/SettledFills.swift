@@ -1,7 +1,7 @@
 /// Settled fills (both sides agreed), kept to recognise a redelivery or a
 /// conflicting one however late it comes. They are the one part of a projection
 /// that grows with history, so they are keyed by a 128-bit digest of the
-/// `fill_id` (two ``IDHash`` passes with different seeds) instead of the string:
+/// `fill_id` (two FNV-1a passes with different seeds) instead of the string:
 /// fixed-size entries make a checkpoint with hundreds of thousands of them
 /// quick to write and read. Two ids colliding on 128 bits is not a practical
 /// concern (the content comparisons already rest on 64-bit digests).
@@ -23,15 +23,20 @@ public struct SettledFills: Sendable, Equatable {
             self.low = low
         }
 
-        /// Each half a hash of the id's bytes from its own seed. (Checkpoints keep
-        /// the keys: a change here needs a new ``AccountProjection/checkpointVersion``.)
+        /// Both halves in one pass over the id (two FNV-1a chains from two seeds).
+        /// (Checkpoints keep the keys: a change here needs a new
+        /// ``AccountProjection/checkpointVersion``.)
+        ///
+        /// Not `IDHash`, though it hashes faster: ids that differ only in their
+        /// last byte (fills settled close in time, `f-22510` … `f-22519`) differ by
+        /// less than 2⁴⁸ after FNV-1a's last multiply, so they lie together in key
+        /// order and in one checkpoint delta, and merging the deltas (every as-of
+        /// read) mostly takes from one run at a time. With `IDHash`'s evenly spread
+        /// keys that merge took five times as long, and an as-of read half again
+        /// as long (median 14.4 ms against 9.1).
         init(_ fillId: String) {
-            high = IDHash.hash(fillId, seed: Self.highSeed)
-            low = IDHash.hash(fillId, seed: Self.lowSeed)
+            (high, low) = FNV1a64.hashPair(fillId, seeds: (FNV1a64.offsetBasis, 0x6C62_272E_07BB_0142))
         }
-
-        static let highSeed: UInt64 = 0xCBF2_9CE4_8422_2325
-        static let lowSeed: UInt64 = 0x6C62_272E_07BB_0142
 
         static func < (a: Key, b: Key) -> Bool { (a.high, a.low) < (b.high, b.low) }
     }

@@ -250,7 +250,7 @@ import Testing
 
     /// A fill's content hashes are of its encoded fields, short ids or long (the
     /// long ones outgrow the memory the hash is written into), and keep their
-    /// values (checkpoints hold them; pinned when checkpoint layout 9 began).
+    /// values (checkpoints hold them; pinned at checkpoint layout 10).
     @Test(arguments: ["f1", String(repeating: "a-long-fill-id-", count: 20)])
     func contentHashesAreOfTheEncodedFill(fillId: String) {
         let fill = FillRecord(fillId: fillId, orderId: fillId + "-order", symbol: "ETH-PERP", side: .sell, qty: "1.5", price: "3000.25",
