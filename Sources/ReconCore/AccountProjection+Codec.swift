@@ -6,7 +6,7 @@
 /// always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 10
+    public static let checkpointVersion: UInt8 = 8
 
     /// The checkpoint bytes; with `olderClosedOrdersApart`, without the older
     /// generation of closed orders (a checkpoint group stores it once, apart; see

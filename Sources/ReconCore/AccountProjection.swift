@@ -101,14 +101,19 @@ public struct AccountProjection: Sendable, Equatable {
             return false
         }
         awaitingHistory.removeValueIfAny(forKey: fillId)
-        guard let digest = local.fills.values[localIndex].settled(by: b) else {
+        let l = local.fills.values[localIndex]
+        let a = l.record
+        let same = a.orderId == b.orderId && a.symbol == b.symbol && a.side == b.side && a.qty == b.qty && a.price == b.price
+            && (b.fee == nil || (a.fee == b.fee && a.feeAsset == b.feeAsset)) && a.liquidity == b.liquidity
+            && abs(l.tsMs - (b.tsMs ?? l.tsMs)) <= Self.fillTimeFloorMs
+        if same {
+            fillIssues.removeValueIfAny(forKey: fillId)
+            local.settledFills.insert(key: settledKey, digest: FillDigest(l))
+            local.fills.remove(at: localIndex)
+        } else {
             fillIssues[fillId] = .differs
-            return false
         }
-        fillIssues.removeValueIfAny(forKey: fillId)
-        local.settledFills.insert(key: settledKey, digest: digest)
-        local.fills.remove(at: localIndex)
-        return true
+        return same
     }
 
     /// A new window of history: local fills inside it that it lacks are missing remotely.

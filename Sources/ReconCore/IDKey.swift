@@ -56,10 +56,6 @@ extension String {
 /// A short-input hash of bytes: words folded by 128-bit multiplies, as in the
 /// wyhash family. Ids are mostly 4–15 bytes, held in the string value itself:
 /// two loads and two multiplies.
-///
-/// Checkpoints keep values of it (settled fills' content hashes, from a fixed
-/// seed), so the function must not change without a new
-/// ``AccountProjection/checkpointVersion``; `EventCodecTests` pins values.
 enum IDHash {
     private static let k0: UInt64 = 0xA076_1D64_78BD_642F
     private static let k1: UInt64 = 0xE703_7ED1_A0B4_28DB

@@ -123,22 +123,6 @@ public struct LocalFill: Sendable, Equatable {
     public var synthetic: Bool
 }
 
-extension LocalFill {
-    /// What the fill settles into when the venue's record `b` agrees with it (the
-    /// trade, the fee when the venue gave one, the time within
-    /// ``AccountProjection/fillTimeFloorMs``), else nil.
-    ///
-    /// `mutating` though it changes nothing, so that it is asked through the
-    /// table's in-place accessor: a read of the table's value copied the whole
-    /// fill (its 190 bytes and its strings' retains) for every venue record.
-    mutating func settled(by b: FillRecord) -> FillDigest? {
-        let same = record.orderId == b.orderId && record.symbol == b.symbol && record.side == b.side && record.qty == b.qty
-            && record.price == b.price && (b.fee == nil || (record.fee == b.fee && record.feeAsset == b.feeAsset))
-            && record.liquidity == b.liquidity && abs(tsMs - (b.tsMs ?? tsMs)) <= AccountProjection.fillTimeFloorMs
-        return same ? FillDigest(self) : nil
-    }
-}
-
 /// What remains of a confirmed fill: its content hashes, seq and time.
 public struct FillDigest: Sendable, Equatable {
     /// FNV-1a of the fill's content (without delivery time).
@@ -166,27 +150,19 @@ public struct FillDigest: Sendable, Equatable {
 }
 
 extension FillRecord {
-    /// A hash of the trade content (not the delivery time): of the fill's stored
-    /// form with no `ts_ms`, and with no fee either unless `includingFee`.
-    /// Checkpoints keep these values, so the bytes hashed and the hash must not
-    /// change without a new ``AccountProjection/checkpointVersion``.
+    /// A hash of the trade content (not the delivery time): FNV-1a of the fill's
+    /// stored form with no `ts_ms`, and with no fee either unless `includingFee`.
+    /// Checkpoints keep these values, so the bytes hashed must not change.
     /// Only redeliveries of settled fills ask for one; settling asks for both.
     public func contentHash(includingFee: Bool) -> UInt64 {
         includingFee ? contentHashes.includingFee : contentHashes.withoutFee
     }
 
-    /// Both content hashes from one encoding: the hash of the shared trade fields
-    /// seeds the hash of each ending.
-    ///
-    /// ``IDHash``, eight bytes a step, not FNV-1a, one byte a step through a chain
-    /// of multiplies: settling a fill hashes its 50 to 90 bytes, and with FNV-1a
-    /// that was the largest single cost of settling (7 % of a full fold).
+    /// Both content hashes from one encoding: FNV-1a runs byte by byte, so the
+    /// hash of the shared trade fields seeds the hash of each ending.
     public var contentHashes: (includingFee: UInt64, withoutFee: UInt64) {
         withUnsafeTemporaryAllocation(byteCount: 192, alignment: 8) { contentHashes(writingInto: $0) }
     }
-
-    /// The trade fields' hash's seed (any fixed value: checkpoints keep the hashes).
-    static let contentSeed: UInt64 = 0xCBF2_9CE4_8422_2325
 
     private func contentHashes(writingInto memory: UnsafeMutableRawBufferPointer) -> (includingFee: UInt64, withoutFee: UInt64) {
         var w = ByteWriter(into: memory)
@@ -196,9 +172,9 @@ extension FillRecord {
         let chargesBytes = w.count
         w.fillCharges(fee: nil, feeAsset: nil, liquidity: liquidity, tsMs: nil)
         return w.withUnsafeBytes { bytes in
-            let trade = IDHash.hash(UnsafeRawBufferPointer(rebasing: bytes[..<tradeBytes]), seed: Self.contentSeed)
-            return (IDHash.hash(UnsafeRawBufferPointer(rebasing: bytes[tradeBytes..<chargesBytes]), seed: trade),
-                    IDHash.hash(UnsafeRawBufferPointer(rebasing: bytes[chargesBytes...]), seed: trade))
+            let trade = FNV1a64.hash(UnsafeRawBufferPointer(rebasing: bytes[..<tradeBytes]))
+            return (FNV1a64.hash(UnsafeRawBufferPointer(rebasing: bytes[tradeBytes..<chargesBytes]), seed: trade),
+                    FNV1a64.hash(UnsafeRawBufferPointer(rebasing: bytes[chargesBytes...]), seed: trade))
         }
     }
 }

@@ -190,19 +190,10 @@ import Testing
         var checked = 0
         for event in RandomEvents.sample(seed: 13, count: 2_000) {
             guard case .fill(let fill) = event.body else { continue }
-            // The trade fields' hash seeds the hash of the rest of the stored form.
             func reference(_ f: FillRecord) -> UInt64 {
                 var w = ByteWriter()
-                w.fillTrade(f)
-                let tradeBytes = w.count
-                w.fillCharges(fee: f.fee, feeAsset: f.feeAsset, liquidity: f.liquidity, tsMs: f.tsMs)
-                var all = ByteWriter()
-                all.fill(f)
-                #expect(all.bytes == w.bytes, "the trade fields and the charges are the stored form")
-                return w.withUnsafeBytes { bytes in
-                    let trade = IDHash.hash(UnsafeRawBufferPointer(rebasing: bytes[..<tradeBytes]), seed: FillRecord.contentSeed)
-                    return IDHash.hash(UnsafeRawBufferPointer(rebasing: bytes[tradeBytes...]), seed: trade)
-                }
+                w.fill(f)
+                return w.withUnsafeBytes { FNV1a64.hash($0) }
             }
             var withoutTime = fill
             withoutTime.tsMs = nil
@@ -248,9 +239,8 @@ import Testing
         #expect(lent == own.bytes)
     }
 
-    /// A fill's content hashes are of its encoded fields, short ids or long (the
-    /// long ones outgrow the memory the hash is written into), and keep their
-    /// values (checkpoints hold them; pinned at checkpoint layout 10).
+    /// A fill's content hashes are FNV-1a of its encoded fields, short ids or
+    /// long (the long ones outgrow the memory the hash is written into).
     @Test(arguments: ["f1", String(repeating: "a-long-fill-id-", count: 20)])
     func contentHashesAreOfTheEncodedFill(fillId: String) {
         let fill = FillRecord(fillId: fillId, orderId: fillId + "-order", symbol: "ETH-PERP", side: .sell, qty: "1.5", price: "3000.25",
@@ -264,12 +254,7 @@ import Testing
         w.removeAll()
         w.fillCharges(fee: nil, feeAsset: nil, liquidity: fill.liquidity, tsMs: nil)
         let noFee = w.bytes
-        let tradeHash = trade.withUnsafeBytes { IDHash.hash($0, seed: FillRecord.contentSeed) }
-        #expect(fill.contentHashes.includingFee == charges.withUnsafeBytes { IDHash.hash($0, seed: tradeHash) })
-        #expect(fill.contentHashes.withoutFee == noFee.withUnsafeBytes { IDHash.hash($0, seed: tradeHash) })
-        if fillId == "f1" {
-            #expect(fill.contentHashes.includingFee == 0xA6D1_B991_E6AE_7110)
-            #expect(fill.contentHashes.withoutFee == 0x724F_B986_01C0_5470)
-        }
+        #expect(fill.contentHashes.includingFee == FNV1a64.hash(trade + charges))
+        #expect(fill.contentHashes.withoutFee == FNV1a64.hash(trade + noFee))
     }
 }
