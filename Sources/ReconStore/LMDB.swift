@@ -114,14 +114,14 @@ final class LMDBEnvironment: @unchecked Sendable {
     /// leaves stale ones where the tree points (servers under load lost id index
     /// entries that way, and then met damaged pages).
     func mappedFileBytes() -> [Range<UInt>] {
-        var fd: Int32 = -1
-        guard !mapStarts.isEmpty, mdb_env_get_fd(handle, &fd) == 0 else { return [0..<UInt.max] }
+        guard !mapStarts.isEmpty, let fd = dataFileDescriptor else { return [0..<UInt.max] }
         let size = recon_file_size(fd)
         guard size >= 0 else { return [0..<UInt.max] }
         return mapStarts.map { $0..<($0 &+ UInt(size)) }
     }
 
-    /// The data file's descriptor, for tests that check nothing here moves its offset.
+    /// The data file's descriptor (LMDB's own: only `fstat` it; tests check that
+    /// nothing here moves its offset).
     var dataFileDescriptor: Int32? {
         var fd: Int32 = -1
         return mdb_env_get_fd(handle, &fd) == 0 ? fd : nil
