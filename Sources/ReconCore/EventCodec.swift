@@ -137,14 +137,22 @@ public enum EventCodec {
     /// 270 bytes) was moved whole six times on its way from here into a reader's
     /// chunk, a tenth of decoding a log. Each body is written into place by the
     /// case that decodes it.
-    public static func decode(_ r: inout ByteReader, into memory: UnsafeMutablePointer<Event>) throws(CodecError) {
+    ///
+    /// `listLengths`, when the record's header carries them, are the byte
+    /// lengths of a snapshot's lists, measured (and so checked) when the record
+    /// was written: the lists are then taken whole instead of walked.
+    public static func decode(_ r: inout ByteReader, listLengths: SnapshotListLengths = .none,
+                              into memory: UnsafeMutablePointer<Event>) throws(CodecError) {
         guard let type = EventType(rawValue: try r.u8()) else { throw CodecError.malformed("unknown event type tag") }
         let id = try r.string()
         let account = try r.string()
         let tsMs = try r.svarint()
         let venue = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.string() }
+        guard type == .exchangeSnapshot || listLengths == .none else {
+            throw CodecError.malformed("list lengths on a record that is not a snapshot")
+        }
         let raw = UnsafeMutableRawPointer(memory)
-        try decodeBody(type, &r, into: raw.field(at: EventFields.body, as: EventBody.self))
+        try decodeBody(type, &r, listLengths: listLengths, into: raw.field(at: EventFields.body, as: EventBody.self))
         raw.field(at: EventFields.id, as: String.self).initialize(to: id)
         raw.field(at: EventFields.account, as: String.self).initialize(to: account)
         raw.field(at: EventFields.tsMs, as: Int64.self).initialize(to: tsMs)
@@ -153,15 +161,16 @@ public enum EventCodec {
 
     /// Decodes one event into `memory` as the log's `seq`, learned at
     /// `ingestMs`; `memory` must be uninitialized and is left so on a throw.
-    public static func decode(_ r: inout ByteReader, seq: UInt64, ingestMs: Int64,
+    public static func decode(_ r: inout ByteReader, seq: UInt64, ingestMs: Int64, listLengths: SnapshotListLengths = .none,
                               into memory: UnsafeMutablePointer<LoggedEvent>) throws(CodecError) {
         let raw = UnsafeMutableRawPointer(memory)
-        try decode(&r, into: raw.field(at: EventFields.loggedEvent, as: Event.self))
+        try decode(&r, listLengths: listLengths, into: raw.field(at: EventFields.loggedEvent, as: Event.self))
         raw.field(at: EventFields.loggedSeq, as: UInt64.self).initialize(to: seq)
         raw.field(at: EventFields.loggedIngestMs, as: Int64.self).initialize(to: ingestMs)
     }
 
-    private static func decodeBody(_ type: EventType, _ r: inout ByteReader, into body: UnsafeMutablePointer<EventBody>) throws(CodecError) {
+    private static func decodeBody(_ type: EventType, _ r: inout ByteReader, listLengths: SnapshotListLengths,
+                                   into body: UnsafeMutablePointer<EventBody>) throws(CodecError) {
         switch type {
         case .instrument:
             body.initialize(to: .instrument(Instrument(symbol: try r.string(), kind: try r.u8() == 0 ? .spot : .perp,
@@ -189,8 +198,10 @@ public enum EventCodec {
             guard kindIndex < TransferKind.allCases.count else { throw CodecError.malformed("unknown transfer kind") }
             body.initialize(to: .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex])))
         case .exchangeSnapshot:
-            let positions = try r.snapshotList(checkItem: ByteReader.skipPosition, readItem: ByteReader.readPosition)
-            let orders = try r.snapshotList(checkItem: ByteReader.skipOpenOrder, readItem: ByteReader.readOpenOrder)
+            let positions = try r.snapshotList(itemBytes: listLengths.positions, checkItem: ByteReader.skipPosition,
+                                               readItem: ByteReader.readPosition)
+            let orders = try r.snapshotList(itemBytes: listLengths.openOrders, checkItem: ByteReader.skipOpenOrder,
+                                            readItem: ByteReader.readOpenOrder)
             let balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
                 try r.list { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
             }

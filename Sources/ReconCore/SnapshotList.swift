@@ -8,8 +8,10 @@ import Synchronization
 /// reads it. Decoding those lists was a quarter of decoding a log, and freeing
 /// them a tenth of folding it; kept as bytes, a replaced list costs a copy of
 /// its bytes and one free. Its bytes are checked when the record is decoded
-/// (every check decoding makes), so decoding them later cannot fail, and a
-/// damaged record is refused where it always was.
+/// (every check decoding makes), or, when the record's header gives the list's
+/// length, were checked when it was written (``SnapshotListLengths``), so
+/// decoding them later cannot fail, and a damaged record is refused where it
+/// always was.
 public struct SnapshotList<Item: Sendable & Equatable>: Sendable, Equatable {
     private enum Storage: Sendable {
         case items([Item])
@@ -114,14 +116,15 @@ final class EncodedItems<Item: Sendable>: Sendable {
         }
     }
 
-    /// Reads the bytes, which were checked: a failure here is a bug, not damage.
+    /// Reads the bytes, which were checked: a failure here is a bug (or damage the
+    /// CRC missed, 1 in 2³²), and stops the process rather than answer wrongly.
     private func reading<R>(_ body: (inout ByteReader) throws(CodecError) -> R) -> R {
         bytes.withUnsafeBytes { raw in
             var r = ByteReader(raw)
             do {
                 return try body(&r)
             } catch {
-                preconditionFailure("a snapshot list checked when its record was read no longer decodes: \(error)")
+                preconditionFailure("a snapshot list checked when its record was written or read no longer decodes (run `recon verify`): \(error)")
             }
         }
     }
@@ -152,21 +155,90 @@ private final class Made<T: Sendable>: Sendable {
     }
 }
 
+/// The byte lengths of a snapshot's positions and open orders (their items,
+/// after the count), for a list that is present and not empty; nil for the
+/// others and for every record that is not a snapshot.
+///
+/// The codec's lists carry counts, not lengths, so finding where a list ends
+/// meant stepping over every item: a fifth of decoding a log, most of whose
+/// bytes are snapshot lists. The lengths cannot go into the content (the chain,
+/// every `run_id` and the id index's body hashes are computed over it), so the
+/// store keeps them in the record's header, measured once when the record is
+/// written: measuring steps over every item making every check decoding makes,
+/// and the header is inside the record's CRC, so a list taken whole by its
+/// length was checked before its bytes were stored. `recon verify` still steps
+/// over every item and compares.
+public struct SnapshotListLengths: Sendable, Equatable {
+    public var positions: Int?
+    public var openOrders: Int?
+
+    public static let none = SnapshotListLengths(positions: nil, openOrders: nil)
+
+    public init(positions: Int?, openOrders: Int?) {
+        self.positions = positions
+        self.openOrders = openOrders
+    }
+
+    /// The lengths of the snapshot whose content (as ``EventCodec`` writes it) is
+    /// `content`, found by stepping over its lists; ``none`` for any other event,
+    /// and for content that does not decode (its reader then walks, and refuses it).
+    public static func measure(_ content: UnsafeRawBufferPointer) -> SnapshotListLengths {
+        var r = ByteReader(content)
+        do throws(CodecError) {
+            guard try r.u8() == EventType.exchangeSnapshot.rawValue else { return .none }
+            try r.skipString()
+            try r.skipString()
+            _ = try r.svarint()
+            if try r.isPresent() { try r.skipString() }
+            return SnapshotListLengths(positions: try r.listItemBytes(ByteReader.skipPosition),
+                                       openOrders: try r.listItemBytes(ByteReader.skipOpenOrder))
+        } catch {
+            return .none
+        }
+    }
+}
+
 extension ByteReader {
     /// An optional list of a snapshot, kept as its bytes and decoded at its first
     /// read (see ``SnapshotList``). `checkItem` steps over one item making every
     /// check `readItem` makes, so a damaged list is refused here, as if it were
-    /// decoded. Every item begins with its key, a string.
-    mutating func snapshotList<T>(checkItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void,
+    /// decoded; unless `itemBytes`, the items' length measured and checked when
+    /// the record was written (``SnapshotListLengths``), says where they end.
+    /// Every item begins with its key, a string.
+    mutating func snapshotList<T>(itemBytes: Int?,
+                                  checkItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void,
                                   readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> T)
         throws(CodecError) -> SnapshotList<T>? {
-        guard try isPresent() else { return nil }
+        guard try isPresent() else {
+            guard itemBytes == nil else { throw .malformed("a list length for an absent snapshot list") }
+            return nil
+        }
         let count = try length()
-        guard count > 0 else { return SnapshotList([]) }
+        guard count > 0 else {
+            guard itemBytes == nil else { throw .malformed("a list length for an empty snapshot list") }
+            return SnapshotList([])
+        }
         let start = offset
-        for _ in 0..<count { try checkItem(&self) }
+        if let itemBytes {
+            // Every item takes more than one byte; a length outside the record is damage.
+            guard itemBytes >= count && itemBytes <= remaining else { throw .malformed("snapshot list length \(itemBytes)") }
+            offset += itemBytes
+        } else {
+            for _ in 0..<count { try checkItem(&self) }
+        }
         let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: base[start..<offset]))
         return SnapshotList(encoded: EncodedItems(bytes: bytes, count: count, readItem: readItem, skipItem: checkItem))
+    }
+
+    /// The byte length of an optional list's items, each stepped over by
+    /// `skipItem`; nil when the list is absent or empty.
+    mutating func listItemBytes(_ skipItem: (inout ByteReader) throws(CodecError) -> Void) throws(CodecError) -> Int? {
+        guard try isPresent() else { return nil }
+        let count = try length()
+        guard count > 0 else { return nil }
+        let start = offset
+        for _ in 0..<count { try skipItem(&self) }
+        return offset - start
     }
 
     /// An optional value's flag.

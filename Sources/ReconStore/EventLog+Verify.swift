@@ -61,6 +61,11 @@ extension EventLog {
                 }
                 lastIngest = header.ingestMs
                 let content = UnsafeRawBufferPointer(rebasing: bytes[header.contentOffset...])
+                // Decoding took the snapshot's lists whole by the lengths in the
+                // header; stepping over every item checks them as a walk would.
+                if header.version >= LogRecord.listLengthsVersion && SnapshotListLengths.measure(content) != header.listLengths {
+                    fault("seq \(seq): the snapshot list lengths in the header do not match its lists")
+                }
                 let bodyHash: UInt64
                 (chain, bodyHash) = ContentChain.nextWithBodyHash(chain, content: content)
                 if chain != header.chain {

@@ -131,7 +131,8 @@ public struct EventLogOptions: Sendable {
 /// a mutex within one), any number of readers.
 public final class EventLog: @unchecked Sendable {
     /// The record format this build writes; folders with a larger one are refused.
-    public static let formatVersion: UInt8 = 1
+    /// 2: snapshot records carry their lists' lengths (``LogRecord``).
+    public static let formatVersion: UInt8 = 2
 
     let env: LMDBEnvironment
     let events: MDB_dbi
@@ -141,6 +142,11 @@ public final class EventLog: @unchecked Sendable {
     public let path: String
     private let writer = Mutex()
     private let prepareAheadFrom: Int
+    /// The folder's format mark when it is older than `formatVersion`: raised
+    /// with the first records this build stores (guarded by `writer`), so that
+    /// a recon too old for them refuses the folder instead of failing mid-read,
+    /// while a folder only read by this build stays readable by the old one.
+    private var olderFormatMark: UInt8?
 
     /// Opens (creating if needed) the log in `directory`.
     public init(directory: String, options: EventLogOptions = EventLogOptions()) throws(StoreError) {
@@ -169,10 +175,9 @@ public final class EventLog: @unchecked Sendable {
                                  "the data folder \(directory) was written with log format \(stored); this recon reads up to \(Self.formatVersion). Upgrade recon.")
             }
             if stored == nil && !options.readOnly {
-                try key.withUnsafeBytes { k in
-                    try [Self.formatVersion].withUnsafeBytes { v in try txn.put(meta, key: k, value: v, flags: 0) }
-                }
+                try Self.markFormat(txn, meta)
             }
+            olderFormatMark = stored.flatMap { $0 < Self.formatVersion ? $0 : nil }
             // Committing (even a read-only transaction) keeps the table handles
             // open for the environment's life; aborting would close them.
             try txn.commit()
@@ -250,6 +255,13 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
+    /// Records the format this build writes as the folder's.
+    private static func markFormat(_ txn: borrowing LMDBTransaction, _ meta: MDB_dbi) throws {
+        try Array("format".utf8).withUnsafeBytes { k in
+            try [formatVersion].withUnsafeBytes { v in try txn.put(meta, key: k, value: v, flags: 0) }
+        }
+    }
+
     /// A batch of `options.prepareAheadFrom` events or more has its records built
     /// on another core as it is stored (``RecordsPreparedAhead``), up to its first
     /// duplicate; the rest, and every smaller batch, is built here event by event.
@@ -292,7 +304,9 @@ public final class EventLog: @unchecked Sendable {
         if progress.result.appended == 0 {
             txn.abort()
         } else {
+            if olderFormatMark != nil { try Self.markFormat(txn, meta) }
             try txn.commit()
+            olderFormatMark = nil
         }
         return progress.result
     }
@@ -715,18 +729,26 @@ public final class LogReader {
 
 /// The stored record: a header around the codec's content bytes.
 ///
-/// `version:u8 crc32c:u32le chain:u64le ingest_ms:svarint content…`, where the
-/// CRC covers everything after itself, and `chain` hashes the content of every
-/// record up to this one (not `ingest_ms`), so two logs with the same events in
-/// the same order have the same chain whatever their import times.
+/// `version:u8 crc32c:u32le chain:u64le ingest_ms:svarint lists content…`, where
+/// the CRC covers everything after itself, and `chain` hashes the content of
+/// every record up to this one (not `ingest_ms`), so two logs with the same
+/// events in the same order have the same chain whatever their import times.
+///
+/// `lists` (format 2; absent in format 1, whose records stay readable) is a
+/// snapshot's ``SnapshotListLengths``: a flag byte (bit 0 the positions' length
+/// follows, bit 1 the open orders'), then each length as a varint; `0` for a
+/// snapshot without lists and for every other event.
 public enum LogRecord {
     static let crcOffset = 1
     static let chainOffset = 5
+    /// The first format whose header carries the snapshot list lengths.
+    static let listLengthsVersion: UInt8 = 2
 
     public struct Header {
         public var version: UInt8
         public var chain: UInt64
         public var ingestMs: Int64
+        public var listLengths: SnapshotListLengths
         public var contentOffset: Int
     }
 
@@ -736,6 +758,10 @@ public enum LogRecord {
         w.u32le(0)
         w.u64le(chain)
         w.svarint(ingestMs)
+        let lists = SnapshotListLengths.measure(content)
+        w.u8((lists.positions == nil ? 0 : 1) | (lists.openOrders == nil ? 0 : 2))
+        if let positions = lists.positions { w.varint(UInt64(positions)) }
+        if let openOrders = lists.openOrders { w.varint(UInt64(openOrders)) }
         w.append(content)
         let crc = w.withUnsafeBytes { RecordChecksum.crc32c(UnsafeRawBufferPointer(rebasing: $0[(start + chainOffset)...])) }
         w.setU32le(crc, at: start + crcOffset)
@@ -752,7 +778,14 @@ public enum LogRecord {
             _ = try r.u32le()
             let chain = try r.u64le()
             let ingest = try r.svarint()
-            return Header(version: version, chain: chain, ingestMs: ingest, contentOffset: r.offset)
+            var lists = SnapshotListLengths.none
+            if version >= listLengthsVersion {
+                let flags = try r.u8()
+                guard flags <= 3 else { throw CodecError.malformed("list length flags \(flags)") }
+                if flags & 1 != 0 { lists.positions = try r.length() }
+                if flags & 2 != 0 { lists.openOrders = try r.length() }
+            }
+            return Header(version: version, chain: chain, ingestMs: ingest, listLengths: lists, contentOffset: r.offset)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -804,7 +837,7 @@ public enum LogRecord {
                                       into memory: UnsafeMutablePointer<LoggedEvent>) throws(StoreError) {
         var r = ByteReader(bytes, offset: header.contentOffset)
         do {
-            try EventCodec.decode(&r, seq: seq, ingestMs: header.ingestMs, into: memory)
+            try EventCodec.decode(&r, seq: seq, ingestMs: header.ingestMs, listLengths: header.listLengths, into: memory)
             guard r.remaining == 0 else {
                 memory.deinitialize(count: 1)
                 throw CodecError.malformed("\(r.remaining) trailing bytes")
