@@ -11,7 +11,11 @@ public enum EventCodec {
     /// Bumped on any change to the layout above; old versions stay readable.
     public static let version: UInt8 = 1
 
-    public static func encode(_ event: Event, into w: inout ByteWriter) {
+    /// Appends `event`'s content to `w`; returns a snapshot's list lengths (for
+    /// the record's header, see ``SnapshotListLengths``), ``SnapshotListLengths/none``
+    /// for any other event.
+    @discardableResult
+    public static func encode(_ event: Event, into w: inout ByteWriter) -> SnapshotListLengths {
         w.u8(event.type.rawValue)
         w.string(event.id)
         w.string(event.account)
@@ -44,22 +48,18 @@ public enum EventCodec {
             w.decimal(x.amount)
             w.u8(UInt8(TransferKind.allCases.firstIndex(of: x.kind)!))
         case .exchangeSnapshot(let x):
-            w.optional(x.positions) { w, list in
-                w.list(list) { w, p in
-                    w.string(p.symbol)
-                    w.decimal(p.qty)
-                    w.decimal(p.entryPrice)
-                }
+            let positions = w.optionalList(x.positions) { w, p in
+                w.string(p.symbol)
+                w.decimal(p.qty)
+                w.decimal(p.entryPrice)
             }
-            w.optional(x.openOrders) { w, list in
-                w.list(list) { w, o in
-                    w.string(o.orderId)
-                    w.string(o.symbol)
-                    w.side(o.side)
-                    w.decimal(o.qty)
-                    w.decimal(o.remaining)
-                    w.optional(o.price) { w, v in w.decimal(v) }
-                }
+            let openOrders = w.optionalList(x.openOrders) { w, o in
+                w.string(o.orderId)
+                w.string(o.symbol)
+                w.side(o.side)
+                w.decimal(o.qty)
+                w.decimal(o.remaining)
+                w.optional(o.price) { w, v in w.decimal(v) }
             }
             w.optional(x.balances) { w, list in
                 w.list(list) { w, b in
@@ -75,6 +75,7 @@ public enum EventCodec {
                 }
             }
             w.optional(x.symbols) { w, list in w.list(list) { w, s in w.string(s) } }
+            return SnapshotListLengths(positions: positions, openOrders: openOrders)
         case .exchangeFills(let x):
             w.svarint(x.fromMs)
             w.svarint(x.toMs)
@@ -116,6 +117,7 @@ public enum EventCodec {
                 w.decimal(amount)
             }
         }
+        return .none
     }
 
     public static func encode(_ event: Event) -> [UInt8] {
@@ -414,6 +416,20 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
     public mutating func list<T>(_ items: [T], _ write: (inout ByteWriter, T) -> Void) {
         varint(UInt64(items.count))
         for item in items { write(&self, item) }
+    }
+
+    /// An optional list, as `optional` and `list` write it; returns its items'
+    /// byte length, nil when it is absent or empty.
+    mutating func optionalList<T>(_ items: [T]?, _ write: (inout ByteWriter, T) -> Void) -> Int? {
+        guard let items else {
+            u8(0)
+            return nil
+        }
+        u8(1)
+        varint(UInt64(items.count))
+        let start = count
+        for item in items { write(&self, item) }
+        return items.isEmpty ? nil : count - start
     }
 
     mutating func fill(_ f: FillRecord) {

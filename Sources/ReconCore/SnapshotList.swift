@@ -9,7 +9,7 @@ import Synchronization
 /// them a tenth of folding it; kept as bytes, a replaced list costs a copy of
 /// its bytes and one free. Its bytes are checked when the record is decoded
 /// (every check decoding makes), or, when the record's header gives the list's
-/// length, were checked when it was written (``SnapshotListLengths``), so
+/// length, were written by the encoder from typed values (``SnapshotListLengths``), so
 /// decoding them later cannot fail, and a damaged record is refused where it
 /// always was.
 public struct SnapshotList<Item: Sendable & Equatable>: Sendable, Equatable {
@@ -77,7 +77,8 @@ final class EncodedItems<Item: Sendable>: Sendable {
     private let decoded = Mutex<AnyObject?>(nil)
 
     /// `bytes` must hold `count` items that `readItem` reads and `skipItem`
-    /// steps over without failing (checked by the walk that found their end).
+    /// steps over without failing (checked by the walk that found their end, or
+    /// written by the encoder that gave their length).
     init(bytes: [UInt8], count: Int, readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Item,
          skipItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void) {
         self.bytes = bytes
@@ -124,7 +125,7 @@ final class EncodedItems<Item: Sendable>: Sendable {
             do {
                 return try body(&r)
             } catch {
-                preconditionFailure("a snapshot list checked when its record was written or read no longer decodes (run `recon verify`): \(error)")
+                preconditionFailure("a snapshot list checked when its record was read, or written by the encoder, no longer decodes (run `recon verify`): \(error)")
             }
         }
     }
@@ -163,11 +164,12 @@ private final class Made<T: Sendable>: Sendable {
 /// meant stepping over every item: a fifth of decoding a log, most of whose
 /// bytes are snapshot lists. The lengths cannot go into the content (the chain,
 /// every `run_id` and the id index's body hashes are computed over it), so the
-/// store keeps them in the record's header, measured once when the record is
-/// written: measuring steps over every item making every check decoding makes,
-/// and the header is inside the record's CRC, so a list taken whole by its
-/// length was checked before its bytes were stored. `recon verify` still steps
-/// over every item and compares.
+/// store keeps them in the record's header, as the encoder returns them: it
+/// writes each item from typed values (a scale within bounds, a side, a flag of
+/// 0 or 1), so nothing it writes fails decoding's checks, and the header is
+/// inside the record's CRC, so a list taken whole by its length is what the
+/// encoder wrote. `recon verify` still steps over every item (``measure(_:)``)
+/// and compares.
 public struct SnapshotListLengths: Sendable, Equatable {
     public var positions: Int?
     public var openOrders: Int?
@@ -180,8 +182,9 @@ public struct SnapshotListLengths: Sendable, Equatable {
     }
 
     /// The lengths of the snapshot whose content (as ``EventCodec`` writes it) is
-    /// `content`, found by stepping over its lists; ``none`` for any other event,
-    /// and for content that does not decode (its reader then walks, and refuses it).
+    /// `content`, found by stepping over its lists, making every check decoding
+    /// makes (`recon verify` compares them with the header's); ``none`` for any
+    /// other event, and for content that does not decode.
     public static func measure(_ content: UnsafeRawBufferPointer) -> SnapshotListLengths {
         var r = ByteReader(content)
         do throws(CodecError) {
@@ -202,8 +205,8 @@ extension ByteReader {
     /// An optional list of a snapshot, kept as its bytes and decoded at its first
     /// read (see ``SnapshotList``). `checkItem` steps over one item making every
     /// check `readItem` makes, so a damaged list is refused here, as if it were
-    /// decoded; unless `itemBytes`, the items' length measured and checked when
-    /// the record was written (``SnapshotListLengths``), says where they end.
+    /// decoded; unless `itemBytes`, the items' length the encoder gave when the
+    /// record was written (``SnapshotListLengths``), says where they end.
     /// Every item begins with its key, a string.
     mutating func snapshotList<T>(itemBytes: Int?,
                                   checkItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void,

@@ -286,7 +286,7 @@ public final class EventLog: @unchecked Sendable {
             try inputs.withUnsafeBufferPointer { inputs in
                 for i in next..<inputs.count {
                     content.removeAll()
-                    EventCodec.encode(inputs[i].event, into: &content)
+                    let lists = EventCodec.encode(inputs[i].event, into: &content)
                     // The chain link and the body hash in one pass over the content; the
                     // link is wasted on a duplicate, which is rare and costs nothing extra.
                     let (nextChain, bodyHash) = content.withUnsafeBytes { ContentChain.nextWithBodyHash(progress.chain, content: $0) }
@@ -296,7 +296,7 @@ public final class EventLog: @unchecked Sendable {
                     guard isNew else { continue }
                     let ingestMs = try progress.ingestMs(for: inputs[i])
                     record.removeAll()
-                    content.withUnsafeBytes { LogRecord.write(content: $0, chain: nextChain, ingestMs: ingestMs, into: &record) }
+                    content.withUnsafeBytes { LogRecord.write(content: $0, lists: lists, chain: nextChain, ingestMs: ingestMs, into: &record) }
                     try record.withUnsafeBytes { try put($0, txn, &progress, chain: nextChain, ingestMs: ingestMs) }
                 }
             }
@@ -752,13 +752,15 @@ public enum LogRecord {
         public var contentOffset: Int
     }
 
-    static func write(content: UnsafeRawBufferPointer, chain: UInt64, ingestMs: Int64, into w: inout ByteWriter) {
+    /// `lists` are the content's, as ``EventCodec/encode(_:into:)`` returned them
+    /// (or ``SnapshotListLengths/measure(_:)`` finds them).
+    static func write(content: UnsafeRawBufferPointer, lists: SnapshotListLengths, chain: UInt64, ingestMs: Int64,
+                      into w: inout ByteWriter) {
         let start = w.count
         w.u8(EventLog.formatVersion)
         w.u32le(0)
         w.u64le(chain)
         w.svarint(ingestMs)
-        let lists = SnapshotListLengths.measure(content)
         w.u8((lists.positions == nil ? 0 : 1) | (lists.openOrders == nil ? 0 : 2))
         if let positions = lists.positions { w.varint(UInt64(positions)) }
         if let openOrders = lists.openOrders { w.varint(UInt64(openOrders)) }

@@ -90,8 +90,10 @@ public struct CPUTimes: Sendable {
 extension EventLog {
     /// The encoded record bytes the log would store for `event` (benchmarks).
     public static func recordBytes(for event: Event, ingestMs: Int64) -> [UInt8] {
+        var content = ByteWriter()
+        let lists = EventCodec.encode(event, into: &content)
         var w = ByteWriter()
-        EventCodec.encode(event).withUnsafeBytes { LogRecord.write(content: $0, chain: 0, ingestMs: ingestMs, into: &w) }
+        content.withUnsafeBytes { LogRecord.write(content: $0, lists: lists, chain: 0, ingestMs: ingestMs, into: &w) }
         return w.bytes
     }
 }

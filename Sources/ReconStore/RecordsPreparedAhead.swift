@@ -89,12 +89,12 @@ final class RecordsPreparedAhead: @unchecked Sendable {
                 let chunk = chunks[k]
                 for i in chunk.first..<min(chunk.first + Self.chunkSize, inputs.count) {
                     content.removeAll()
-                    EventCodec.encode(inputs[i].event, into: &content)
+                    let lists = EventCodec.encode(inputs[i].event, into: &content)
                     let (next, bodyHash) = content.withUnsafeBytes { ContentChain.nextWithBodyHash(chain, content: $0) }
                     chain = next
                     // An imported time that goes back is kept here and rejected by the writer.
                     lastIngest = EventLog.ingestMs(of: inputs[i], after: lastIngest, clock: clock)
-                    content.withUnsafeBytes { LogRecord.write(content: $0, chain: chain, ingestMs: lastIngest, into: &chunk.records) }
+                    content.withUnsafeBytes { LogRecord.write(content: $0, lists: lists, chain: chain, ingestMs: lastIngest, into: &chunk.records) }
                     // The content is a record's last part.
                     chunk.contentStarts.append(chunk.records.count - content.count)
                     chunk.ends.append(chunk.records.count)

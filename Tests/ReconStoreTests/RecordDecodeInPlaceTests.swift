@@ -8,7 +8,9 @@ import ReconCore
 @Suite struct RecordDecodeInPlaceTests {
     static func record(_ content: [UInt8], ingestMs: Int64 = 1_763_000_000_000) -> [UInt8] {
         var w = ByteWriter()
-        content.withUnsafeBytes { LogRecord.write(content: $0, chain: 0x1234_5678, ingestMs: ingestMs, into: &w) }
+        content.withUnsafeBytes {
+            LogRecord.write(content: $0, lists: SnapshotListLengths.measure($0), chain: 0x1234_5678, ingestMs: ingestMs, into: &w)
+        }
         return w.bytes
     }
 

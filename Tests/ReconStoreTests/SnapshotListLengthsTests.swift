@@ -16,13 +16,15 @@ import ReconTestSupport
             balances: [RemoteBalance(asset: "USDT", total: 1_000)], equity: 1_000, prices: nil, symbols: nil)))
     }
 
-    /// A record as the store writes it (format 2), or as format 1 wrote it: no
-    /// list lengths, the CRC over the same span.
+    /// A record as the store writes it (format 2, the lengths the encoder
+    /// returned), or as format 1 wrote it: no list lengths, the CRC over the same span.
     static func record(_ event: Event, format: UInt8 = EventLog.formatVersion, ingestMs: Int64 = 1_763_000_000_000) -> [UInt8] {
-        let content = EventCodec.encode(event)
+        var encoded = ByteWriter()
+        let lists = EventCodec.encode(event, into: &encoded)
+        let content = encoded.bytes
         var w = ByteWriter()
         guard format == 1 else {
-            content.withUnsafeBytes { LogRecord.write(content: $0, chain: 0x42, ingestMs: ingestMs, into: &w) }
+            content.withUnsafeBytes { LogRecord.write(content: $0, lists: lists, chain: 0x42, ingestMs: ingestMs, into: &w) }
             return w.bytes
         }
         w.u8(1)
@@ -68,8 +70,12 @@ import ReconTestSupport
             let lengths = try Self.header(Self.record(event)).listLengths
             #expect(lengths.openOrders == nil, "an empty list has no length")
         }
-        for event in RandomEvents.sample(seed: 9, count: 400) where event.type != .exchangeSnapshot {
-            #expect(try Self.header(Self.record(event)).listLengths == .none, "\(event.type)")
+        // The encoder's lengths are what stepping over the items finds.
+        for event in RandomEvents.sample(seed: 9, count: 1_000) {
+            let bytes = Self.record(event)
+            let header = try Self.header(bytes)
+            #expect(header.listLengths == bytes.withUnsafeBytes { SnapshotListLengths.measure(UnsafeRawBufferPointer(rebasing: $0[header.contentOffset...])) })
+            if event.type != .exchangeSnapshot { #expect(header.listLengths == .none, "\(event.type)") }
         }
     }
 
