@@ -336,19 +336,8 @@ extension SettledFills {
 
 extension RemoteProjection {
     func encode(into w: inout ByteWriter) {
-        positions.encode(into: &w) { w, p in
-            w.string(p.symbol)
-            w.decimal(p.qty)
-            w.decimal(p.entryPrice)
-        }
-        openOrders.encode(into: &w) { w, o in
-            w.string(o.orderId)
-            w.string(o.symbol)
-            w.side(o.side)
-            w.decimal(o.qty)
-            w.decimal(o.remaining)
-            w.optional(o.price) { w, v in w.decimal(v) }
-        }
+        positions.encode(into: &w) { w, p in w.remotePosition(p) }
+        openOrders.encode(into: &w) { w, o in w.remoteOrder(o) }
         w.optional(balances) { w, map in
             w.sortedMap(map) { w, b in
                 w.string(b.asset)
@@ -398,13 +387,8 @@ extension RemoteProjection {
 
     static func decode(_ r: inout ByteReader) throws(CodecError) -> RemoteProjection {
         var p = RemoteProjection()
-        p.positions = try ScopedSection.decode(&r) { (r: inout ByteReader) throws(CodecError) in
-            RemotePosition(symbol: try r.string(), qty: try r.decimal(), entryPrice: try r.decimal())
-        }
-        p.openOrders = try ScopedSection.decode(&r) { (r: inout ByteReader) throws(CodecError) in
-            RemoteOrder(orderId: try r.string(), symbol: try r.string(), side: try r.side(), qty: try r.decimal(), remaining: try r.decimal(),
-                        price: try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() })
-        }
+        p.positions = try ScopedSection.decode(&r, ByteReader.readPosition)
+        p.openOrders = try ScopedSection.decode(&r, ByteReader.readOpenOrder)
         p.balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
             try r.map { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
         }

@@ -48,19 +48,8 @@ public enum EventCodec {
             w.decimal(x.amount)
             w.u8(UInt8(TransferKind.allCases.firstIndex(of: x.kind)!))
         case .exchangeSnapshot(let x):
-            let positions = w.optionalList(x.positions) { w, p in
-                w.string(p.symbol)
-                w.decimal(p.qty)
-                w.decimal(p.entryPrice)
-            }
-            let openOrders = w.optionalList(x.openOrders) { w, o in
-                w.string(o.orderId)
-                w.string(o.symbol)
-                w.side(o.side)
-                w.decimal(o.qty)
-                w.decimal(o.remaining)
-                w.optional(o.price) { w, v in w.decimal(v) }
-            }
+            let positions = w.optionalList(x.positions) { w, p in w.remotePosition(p) }
+            let openOrders = w.optionalList(x.openOrders) { w, o in w.remoteOrder(o) }
             w.optional(x.balances) { w, list in
                 w.list(list) { w, b in
                     w.string(b.asset)
@@ -141,7 +130,7 @@ public enum EventCodec {
     /// case that decodes it.
     ///
     /// `listLengths`, when the record's header carries them, are the byte
-    /// lengths of a snapshot's lists, measured (and so checked) when the record
+    /// lengths of a snapshot's lists as the encoder returned them when the record
     /// was written: the lists are then taken whole instead of walked.
     public static func decode(_ r: inout ByteReader, listLengths: SnapshotListLengths = .none,
                               into memory: UnsafeMutablePointer<Event>) throws(CodecError) {
@@ -430,6 +419,25 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
         let start = count
         for item in items { write(&self, item) }
         return items.isEmpty ? nil : count - start
+    }
+
+    /// A snapshot's position, as the log and checkpoints store it (the reader is
+    /// ``ByteReader/readPosition(_:)``).
+    mutating func remotePosition(_ p: RemotePosition) {
+        string(p.symbol)
+        decimal(p.qty)
+        decimal(p.entryPrice)
+    }
+
+    /// A snapshot's open order, as the log and checkpoints store it (the reader
+    /// is ``ByteReader/readOpenOrder(_:)``).
+    mutating func remoteOrder(_ o: RemoteOrder) {
+        string(o.orderId)
+        string(o.symbol)
+        side(o.side)
+        decimal(o.qty)
+        decimal(o.remaining)
+        optional(o.price) { w, v in w.decimal(v) }
     }
 
     mutating func fill(_ f: FillRecord) {

@@ -223,7 +223,7 @@ extension ByteReader {
         }
         let start = offset
         if let itemBytes {
-            // Every item takes more than one byte; a length outside the record is damage.
+            // Every item takes at least a byte; a length outside the record is damage.
             guard itemBytes >= count && itemBytes <= remaining else { throw .malformed("snapshot list length \(itemBytes)") }
             offset += itemBytes
         } else {

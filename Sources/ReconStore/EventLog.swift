@@ -142,11 +142,11 @@ public final class EventLog: @unchecked Sendable {
     public let path: String
     private let writer = Mutex()
     private let prepareAheadFrom: Int
-    /// The folder's format mark when it is older than `formatVersion`: raised
-    /// with the first records this build stores (guarded by `writer`), so that
-    /// a recon too old for them refuses the folder instead of failing mid-read,
-    /// while a folder only read by this build stays readable by the old one.
-    private var olderFormatMark: UInt8?
+    /// The folder is marked with an older format than `formatVersion`: the mark
+    /// is raised with the first records this build stores (guarded by `writer`),
+    /// so that a recon too old for them refuses the folder instead of failing
+    /// mid-read, while a folder only read by this build stays readable by it.
+    private var marksAnOlderFormat = false
 
     /// Opens (creating if needed) the log in `directory`.
     public init(directory: String, options: EventLogOptions = EventLogOptions()) throws(StoreError) {
@@ -177,7 +177,7 @@ public final class EventLog: @unchecked Sendable {
             if stored == nil && !options.readOnly {
                 try Self.markFormat(txn, meta)
             }
-            olderFormatMark = stored.flatMap { $0 < Self.formatVersion ? $0 : nil }
+            marksAnOlderFormat = stored.map { $0 < Self.formatVersion } ?? false
             // Committing (even a read-only transaction) keeps the table handles
             // open for the environment's life; aborting would close them.
             try txn.commit()
@@ -304,9 +304,9 @@ public final class EventLog: @unchecked Sendable {
         if progress.result.appended == 0 {
             txn.abort()
         } else {
-            if olderFormatMark != nil { try Self.markFormat(txn, meta) }
+            if marksAnOlderFormat { try Self.markFormat(txn, meta) }
             try txn.commit()
-            olderFormatMark = nil
+            marksAnOlderFormat = false
         }
         return progress.result
     }
