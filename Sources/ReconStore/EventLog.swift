@@ -167,8 +167,7 @@ public final class EventLog: @unchecked Sendable {
             ids = try txn.openDatabase("ids", create: create)
             meta = try txn.openDatabase("meta", create: create)
             checkpoints = try txn.openDatabase("checkpoints", create: create)
-            let key = Array("format".utf8)
-            let stored: UInt8? = try key.withUnsafeBytes { k in try txn.get(meta, key: k) { $0.first ?? 0 } }
+            let stored = try Self.storedFormat(txn, meta)
             if let stored, stored > Self.formatVersion {
                 txn.abort()
                 throw StoreError(.unsupportedVersion,
@@ -255,9 +254,17 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
+    /// The `meta` key of the folder's format mark.
+    private static let formatMetaKey = Array("format".utf8)
+
+    /// The folder's format mark; nil when it has none (a new folder).
+    private static func storedFormat(_ txn: borrowing LMDBTransaction, _ meta: MDB_dbi) throws -> UInt8? {
+        try formatMetaKey.withUnsafeBytes { k in try txn.get(meta, key: k) { $0.first ?? 0 } }
+    }
+
     /// Records the format this build writes as the folder's.
     private static func markFormat(_ txn: borrowing LMDBTransaction, _ meta: MDB_dbi) throws {
-        try Array("format".utf8).withUnsafeBytes { k in
+        try formatMetaKey.withUnsafeBytes { k in
             try [formatVersion].withUnsafeBytes { v in try txn.put(meta, key: k, value: v, flags: 0) }
         }
     }
