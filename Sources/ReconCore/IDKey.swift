@@ -123,8 +123,22 @@ extension Dictionary where Key == IDKey {
     }
 
     @inline(__always) public subscript(_ id: String, default defaultValue: @autoclosure () -> Value) -> Value {
-        get { self[IDKey(id), default: defaultValue()] }
-        _modify { yield &self[IDKey(id), default: defaultValue()] }
+        get { self[IDKey(id)] ?? defaultValue() }
+        // Found by index and changed in place. Handing the autoclosure on to the
+        // standard `default:` subscript from this accessor put its context on
+        // the heap: an allocation and a free at every balance credit, 2.5 % of
+        // a full fold.
+        _modify {
+            let key = IDKey(id)
+            let index: Index
+            if let found = self.index(forKey: key) {
+                index = found
+            } else {
+                self[key] = defaultValue()
+                index = self.index(forKey: key)!
+            }
+            yield &values[index]
+        }
     }
 
     @inline(__always) public func index(forKey id: String) -> Index? { index(forKey: IDKey(id)) }
