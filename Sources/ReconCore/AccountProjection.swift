@@ -37,7 +37,8 @@ public struct AccountProjection: Sendable, Equatable {
     }
 
     /// Folds one event of this account.
-    public mutating func apply(_ event: Event, seq: UInt64) {
+    /// `facts` are the event's, when worked out ahead (see `EventFacts`).
+    public mutating func apply(_ event: Event, seq: UInt64, facts: EventFacts = EventFacts()) {
         lastSeq = seq
         if let v = event.venue { venue = v }
         // One switch on the body: each read of a multi-payload enum's case is an
@@ -60,7 +61,7 @@ public struct AccountProjection: Sendable, Equatable {
             remote.apply(event, seq: seq)
         default:
             let before = local.fills.count
-            local.apply(event, seq: seq)
+            local.apply(event, seq: seq, facts: facts)
             // A fill the local reducer took (not a repeat): pair it or wait for history.
             if local.fills.count > before, case let (fillId, fillTsMs)? = event.newFill {
                 if let venueIndex = remote.fills.index(forKey: fillId) {
@@ -174,7 +175,7 @@ public struct Projection: Sendable, Equatable {
 
     public init() {}
 
-    public mutating func apply(_ event: Event, seq: UInt64) {
+    public mutating func apply(_ event: Event, seq: UInt64, facts: EventFacts = EventFacts()) {
         lastSeq = seq
         // A log holds one bot's account or a few: comparing the names in turn is
         // cheaper than hashing one (a String key is SipHashed).
@@ -182,21 +183,21 @@ public struct Projection: Sendable, Equatable {
             var i = accounts.startIndex
             while i != accounts.endIndex {
                 if accounts.keys[i] == event.account {
-                    accounts.values[i].apply(event, seq: seq)
+                    accounts.values[i].apply(event, seq: seq, facts: facts)
                     return
                 }
                 accounts.formIndex(after: &i)
             }
         }
-        accounts[event.account, default: AccountProjection(account: event.account)].apply(event, seq: seq)
+        accounts[event.account, default: AccountProjection(account: event.account)].apply(event, seq: seq, facts: facts)
     }
 
     /// Up to this many accounts, `apply` finds an event's account by comparing
     /// names; above it, by the table's hash.
     static let accountsComparedInTurn = 8
 
-    public mutating func apply(_ logged: LoggedEvent) {
-        apply(logged.event, seq: logged.seq)
+    public mutating func apply(_ logged: LoggedEvent, facts: EventFacts = EventFacts()) {
+        apply(logged.event, seq: logged.seq, facts: facts)
     }
 
     /// Folds events in order from an empty projection.

@@ -121,6 +121,19 @@ public struct LocalFill: Sendable, Equatable {
     /// The bot's time of the fill (its envelope's `ts_ms`, or the record's for corrections).
     public var tsMs: Int64
     public var synthetic: Bool
+    /// `record.contentHashes`, kept for when the fill settles (`FillDigest`).
+    public var contentHash: UInt64
+    public var contentHashWithoutFee: UInt64
+
+    /// `contentHashes` are the record's, when the caller has them already.
+    public init(record: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool,
+                contentHashes: (includingFee: UInt64, withoutFee: UInt64)? = nil) {
+        self.record = record
+        self.seq = seq
+        self.tsMs = tsMs
+        self.synthetic = synthetic
+        (contentHash, contentHashWithoutFee) = contentHashes ?? record.contentHashes
+    }
 }
 
 /// What remains of a confirmed fill: its content hashes, seq and time.
@@ -142,7 +155,8 @@ public struct FillDigest: Sendable, Equatable {
     }
 
     public init(_ fill: LocalFill) {
-        (contentHash, contentHashWithoutFee) = fill.record.contentHashes
+        contentHash = fill.contentHash
+        contentHashWithoutFee = fill.contentHashWithoutFee
         seq = fill.seq
         tsMs = fill.tsMs
         synthetic = fill.synthetic
@@ -309,7 +323,8 @@ public struct ClosedPosition: Sendable, Equatable {
 
 extension LocalProjection {
     /// Folds one local or control event. Remote events are not this reducer's.
-    public mutating func apply(_ event: Event, seq: UInt64) {
+    /// `facts` are the event's, when worked out ahead (see `EventFacts`).
+    public mutating func apply(_ event: Event, seq: UInt64, facts: EventFacts = EventFacts()) {
         lastSeq = seq
         maxTsMs = max(maxTsMs, event.tsMs)
         switch event.body {
@@ -348,7 +363,7 @@ extension LocalProjection {
         case .orderRejected(let x):
             close(x.orderId, as: .rejected, seq: seq, tsMs: event.tsMs)
         case .fill(let x):
-            applyFill(x, seq: seq, tsMs: event.tsMs, synthetic: false)
+            applyFill(x, seq: seq, tsMs: event.tsMs, synthetic: false, contentHashes: facts.fillContentHashes)
         case .transfer(let x):
             credit(x.asset, x.amount, seq: seq, synthetic: false)
         case .correction(let x):
@@ -390,7 +405,8 @@ extension LocalProjection {
         return (false, nil, feeAsset ?? "USDT")
     }
 
-    mutating func applyFill(_ x: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool) {
+    mutating func applyFill(_ x: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool,
+                            contentHashes: (includingFee: UInt64, withoutFee: UInt64)? = nil) {
         if let first = fills[x.fillId] {
             if first.record.sameContent(as: x) {
                 duplicateFillsIgnored += 1
@@ -411,7 +427,7 @@ extension LocalProjection {
         }
         var record = x
         record.tsMs = nil
-        fills[x.fillId] = LocalFill(record: record, seq: seq, tsMs: tsMs, synthetic: synthetic)
+        fills[x.fillId] = LocalFill(record: record, seq: seq, tsMs: tsMs, synthetic: synthetic, contentHashes: contentHashes)
 
         // The order's lifecycle.
         if let index = openOrders.index(forKey: x.orderId) {

@@ -182,7 +182,7 @@ public final class CheckpointStore: @unchecked Sendable {
             group = 0
             projection = Projection()
         }
-        try log.scanForFold(from: group + 1, to: seq) { projection.apply($0) }
+        try log.scanForFold(from: group + 1, to: seq) { projection.apply($0, facts: $1) }
         return projection
     }
 
@@ -207,7 +207,7 @@ public final class CheckpointStore: @unchecked Sendable {
     /// Folds the events of `account` in `[from, to]` into `projection`.
     public func fold(_ projection: inout AccountProjection, account: String, from: UInt64, to: UInt64) throws {
         guard from <= to else { return }
-        try log.scanForFold(from: from, to: to, account: account) { projection.apply($0.event, seq: $0.seq) }
+        try log.scanForFold(from: from, to: to, account: account) { projection.apply($0.event, seq: $0.seq, facts: $1) }
     }
 
     /// Writes the missing checkpoint groups up to the log's end. Each group is its
@@ -237,7 +237,7 @@ public final class CheckpointStore: @unchecked Sendable {
             projection = Projection()
         }
         var written = 0
-        var pending: [LoggedEvent] = []
+        var pending: [(LoggedEvent, EventFacts)] = []
         // What the groups before stored, so each group stores only what settled
         // since, and an older generation of closed orders only once.
         var stored = StoredApart(projection)
@@ -245,8 +245,8 @@ public final class CheckpointStore: @unchecked Sendable {
             let target = groupSeq + interval
             pending.removeAll(keepingCapacity: true)
             // The group stores the state at `target`, so lists replaced before it need no decoding.
-            try log.scanForFold(from: groupSeq + 1, to: target) { pending.append($0) }
-            for e in pending { projection.apply(e) }
+            try log.scanForFold(from: groupSeq + 1, to: target) { pending.append(($0, $1)) }
+            for (logged, facts) in pending { projection.apply(logged, facts: facts) }
             try writeGroup(projection, at: target, storedApart: &stored)
             written += 1
             groupSeq = target

@@ -11,12 +11,13 @@ extension EventLog {
     ///
     /// Each event is lent `inout` so that it is read where it was decoded, not
     /// copied (see ``EventsDecodedAhead/Chunk/forEach(_:)``); a change to it is
-    /// discarded.
+    /// discarded. Its `EventFacts` come with it, worked out on the decoding
+    /// thread.
     public func scanForFold(from: UInt64 = 1, to: UInt64 = .max, account: String? = nil,
-                            _ body: (inout LoggedEvent) throws -> Void) throws {
+                            _ body: (inout LoggedEvent, EventFacts) throws -> Void) throws {
         let request = EventsDecodedAhead.Request(from: from, to: to, account: account.map { Array($0.utf8) })
         try EventsDecodedAhead.scan(self, request) { record in
-            if record.isDecoded { try body(&record.event) }
+            if record.isDecoded { try body(&record.event, record.facts) }
             return true
         }
     }

@@ -29,6 +29,9 @@ final class EventsDecodedAhead: @unchecked Sendable {
         let isDecoded: Bool
         /// The event; a placeholder when not decoded.
         var event: LoggedEvent
+        /// What the fold needs of the event alone, worked out here, off the
+        /// folding thread; none when not decoded.
+        let facts: EventFacts
 
         /// What an undecoded record holds. Its strings are empty and it has no
         /// list, so it refers to no object: its bytes are a copy of it, and
@@ -42,6 +45,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
         fileprivate static var chainOffset: Int { MemoryLayout<Record>.offset(of: \.chain)! }
         fileprivate static var isDecodedOffset: Int { MemoryLayout<Record>.offset(of: \.isDecoded)! }
         fileprivate static var eventOffset: Int { MemoryLayout<Record>.offset(of: \.event)! }
+        fileprivate static var factsOffset: Int { MemoryLayout<Record>.offset(of: \.facts)! }
     }
 
     /// Written by the reader before it is queued, then only read by the caller,
@@ -82,8 +86,9 @@ final class EventsDecodedAhead: @unchecked Sendable {
         /// into the chunk's memory (a record built and then copied in was moved
         /// whole three times more).
         func append(seq: UInt64, chain: UInt64, decode: (UnsafeMutablePointer<LoggedEvent>) throws -> Void) rethrows {
-            try decode(nextEvent())
-            finishAppend(seq: seq, chain: chain, isDecoded: true)
+            let event = nextEvent()
+            try decode(event)
+            finishAppend(seq: seq, chain: chain, isDecoded: true, facts: EventFacts(of: &event.pointee.event))
         }
 
         /// Appends the record of `seq` without decoding its event.
@@ -95,7 +100,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
         /// reader's time.
         func appendNotDecoded(seq: UInt64, chain: UInt64) {
             UnsafeMutableRawPointer(nextEvent()).copyMemory(from: placeholder, byteCount: MemoryLayout<LoggedEvent>.size)
-            finishAppend(seq: seq, chain: chain, isDecoded: false)
+            finishAppend(seq: seq, chain: chain, isDecoded: false, facts: EventFacts())
         }
 
         private func nextEvent() -> UnsafeMutablePointer<LoggedEvent> {
@@ -103,11 +108,12 @@ final class EventsDecodedAhead: @unchecked Sendable {
             return UnsafeMutableRawPointer(records + count).field(at: Record.eventOffset, as: LoggedEvent.self)
         }
 
-        private func finishAppend(seq: UInt64, chain: UInt64, isDecoded: Bool) {
+        private func finishAppend(seq: UInt64, chain: UInt64, isDecoded: Bool, facts: EventFacts) {
             let record = UnsafeMutableRawPointer(records + count)
             record.field(at: Record.seqOffset, as: UInt64.self).initialize(to: seq)
             record.field(at: Record.chainOffset, as: UInt64.self).initialize(to: chain)
             record.field(at: Record.isDecodedOffset, as: Bool.self).initialize(to: isDecoded)
+            record.field(at: Record.factsOffset, as: EventFacts.self).initialize(to: facts)
             count += 1
         }
 

@@ -4,8 +4,8 @@ import Testing
 import ReconTestSupport
 
 /// `scanForFold` streams one account's events with their snapshot lists
-/// undecoded; a fold of what it streams must end exactly where a fold of every
-/// event does.
+/// undecoded and their `EventFacts` worked out; a fold of what it streams, given
+/// those facts, must end exactly where a fold of every event without them does.
 @Suite struct FoldScanTests {
     func append(_ events: [Event], to log: EventLog) throws {
         for start in stride(from: 0, to: events.count, by: 500) {
@@ -33,7 +33,7 @@ import ReconTestSupport
         for _ in 0..<6 { ends.append(UInt64(1 + rng.below(3_000))) }
         for to in ends {
             var folded = Projection()
-            try log.scanForFold(to: to) { folded.apply($0) }
+            try log.scanForFold(to: to) { folded.apply($0, facts: $1) }
             #expect(folded == (try foldAll(log, to: to)), "fold to \(to)")
         }
         // A range that starts later, as from a checkpoint, for one account.
@@ -41,7 +41,7 @@ import ReconTestSupport
             var start = AccountProjection(account: "bot1")
             try log.scan(to: from - 1) { if $0.event.account == "bot1" { start.apply($0.event, seq: $0.seq) }; return true }
             var viaFold = start
-            try log.scanForFold(from: from, to: 3_000, account: "bot1") { viaFold.apply($0.event, seq: $0.seq) }
+            try log.scanForFold(from: from, to: 3_000, account: "bot1") { viaFold.apply($0.event, seq: $0.seq, facts: $1) }
             var viaScan = start
             try log.scan(from: from, to: 3_000) { if $0.event.account == "bot1" { viaScan.apply($0.event, seq: $0.seq) }; return true }
             #expect(viaFold == viaScan, "bot1 from \(from)")
@@ -74,14 +74,14 @@ import ReconTestSupport
         try append(events, to: log)
         for to in 1...5 {
             var folded = Projection()
-            try log.scanForFold(to: UInt64(to)) { folded.apply($0) }
+            try log.scanForFold(to: UInt64(to)) { folded.apply($0, facts: $1) }
             var written = Projection()
             for (n, event) in events.prefix(to).enumerated() { written.apply(LoggedEvent(seq: UInt64(n + 1), ingestMs: 0, event: event)) }
             #expect(folded.accounts["a"]?.remote == written.accounts["a"]?.remote, "to \(to)")
             #expect(folded.accounts["b"]?.remote == written.accounts["b"]?.remote, "to \(to)")
         }
         var streamed: [LoggedEvent] = []
-        try log.scanForFold(to: 5) { streamed.append($0) }
+        try log.scanForFold(to: 5) { logged, _ in streamed.append(logged) }
         guard case .exchangeSnapshot(let first) = streamed[0].event.body, case .exchangeSnapshot(let last) = streamed[4].event.body else {
             Issue.record("snapshots expected")
             return
@@ -89,7 +89,7 @@ import ReconTestSupport
         #expect(first.positionList?.isEncoded == true && first.openOrderList?.isEncoded == true)
         #expect(last.positions?.first?.qty == 5 && last.openOrders?.first?.orderId == "o5")
         var accountA: [UInt64] = []
-        try log.scanForFold(to: 5, account: "a") { accountA.append($0.seq) }
+        try log.scanForFold(to: 5, account: "a") { logged, _ in accountA.append(logged.seq) }
         #expect(accountA == [1, 2, 3, 5])
     }
 
@@ -107,10 +107,10 @@ import ReconTestSupport
         }
         try dir.damageLogFile(at: "MARKER-XYZ")
         let log = try EventLog(directory: dir.path)
-        let error = #expect(throws: StoreError.self) { try log.scanForFold(to: 20) { _ in } }
+        let error = #expect(throws: StoreError.self) { try log.scanForFold(to: 20) { _, _ in } }
         #expect(error?.seq == 12)
         var folded = 0
-        try log.scanForFold(to: 11) { _ in folded += 1 }
+        try log.scanForFold(to: 11) { _, _ in folded += 1 }
         #expect(folded == 11)
     }
 }
