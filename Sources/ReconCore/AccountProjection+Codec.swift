@@ -6,7 +6,7 @@
 /// always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 8
+    public static let checkpointVersion: UInt8 = 9
 
     /// The checkpoint bytes; with `olderClosedOrdersApart`, without the older
     /// generation of closed orders (a checkpoint group stores it once, apart; see
@@ -116,6 +116,11 @@ extension LocalProjection {
             w.varint(f.seq)
             w.svarint(f.tsMs)
             w.u8(f.synthetic ? 1 : 0)
+            // Stored, not hashed again when read: a log whose venue history lags
+            // keeps many fills unsettled, and each read from a checkpoint had to
+            // hash them all.
+            w.u64le(f.contentHash)
+            w.u64le(f.contentHashWithoutFee)
         }
         settledFills.encode(settledFills.sortedKeys, into: &w)
         w.list(fees.keys.sorted()) { w, key in
@@ -219,7 +224,8 @@ extension LocalProjection {
             LocalBalance(amount: try r.decimal(), lastSeq: try r.varint(), synthetic: try r.u8() == 1)
         }
         p.fills = try r.map { (r: inout ByteReader) throws(CodecError) in
-            LocalFill(record: try r.fill(), seq: try r.varint(), tsMs: try r.svarint(), synthetic: try r.u8() == 1)
+            LocalFill(record: try r.fill(), seq: try r.varint(), tsMs: try r.svarint(), synthetic: try r.u8() == 1,
+                      contentHashes: (try r.u64le(), try r.u64le()))
         }
         try p.settledFills.decodeEntries(&r)
         let feeEntries = try r.list { (r: inout ByteReader) throws(CodecError) -> (FeeKey, FeeAggregate) in
