@@ -109,7 +109,7 @@ public final class CheckpointStore: @unchecked Sendable {
 
     /// Whether the first account entry of group `seq` starts with this release's
     /// layout version (a group with no account entry counts as current).
-    func groupHasCurrentLayout(_ seq: UInt64) throws -> Bool {
+    public func groupHasCurrentLayout(_ seq: UInt64) throws -> Bool {
         try log.read { reader in
             let c = try reader.openCursor(log.checkpoints)
             defer { mdb_cursor_close(c) }

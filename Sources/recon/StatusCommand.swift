@@ -34,6 +34,12 @@ struct StatusCommand: ParsableCommand {
         let newest = try store.latestGroupSeq()
         let every = (try? store.interval()).map { "every \($0) events" } ?? "interval unreadable: set it with `recon checkpoint --every N`"
         guard newest > 0 else { return "checkpoints: none yet (`recon checkpoint` or `recon serve` writes them), \(every)" }
+        // A release that changed the layout reads none of them: say so, or the
+        // line would promise reads that in fact replay the log.
+        guard try store.groupHasCurrentLayout(newest) else {
+            return "checkpoints: \(try store.groupCount()) groups written by an older release, not read "
+                + "(`recon checkpoint` or `recon serve` rewrites them), \(every)"
+        }
         return "checkpoints: \(try store.groupCount()) groups, the newest at seq \(newest) of \(try log.lastSeq()), \(every)"
     }
 

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import ReconCore
+@testable import ReconStore
 import ReconTestSupport
 
 /// `recon correct`, `whatif`, `positions`, `status`, `exposure`: the operator's tools.
@@ -166,5 +168,22 @@ import ReconTestSupport
             .contains("wrote 3 checkpoint groups; 5 in all, every 1500 events"))
         #expect(try CLIRunner.run(args).stdout == fromTheLog.stdout)
         #expect(try CLIRunner.run(status).stdout.contains("checkpoints: 5 groups, the newest at seq 24500 of 25000, every 1500 events"))
+        // The newest group as an earlier release's layout would have left it: not
+        // read, and status says so until `recon checkpoint` rewrites the groups.
+        do {
+            let log = try EventLog(directory: dir.path + "/d/log")
+            let key = CheckpointStore.key(seq: 24_500, account: "acct1")
+            try log.writeDerived(into: log.checkpoints, [(key, [AccountProjection.checkpointVersion - 1, 0, 0])])
+        }
+        let older = try CLIRunner.run(status).stdout
+        #expect(older.contains(
+            "checkpoints: 5 groups written by an older release, not read (`recon checkpoint` or `recon serve` rewrites them), every 1500 events"),
+            "\(older)")
+        #expect(try CLIRunner.run(args).stdout == fromTheLog.stdout)
+        // Rewritten from the start, all at the interval now set.
+        let rewritten = try CLIRunner.run(["checkpoint", "--data", dir.path + "/d"]).stdout
+        #expect(rewritten.contains("wrote 16 checkpoint groups; 16 in all, every 1500 events"), "\(rewritten)")
+        #expect(try CLIRunner.run(status).stdout.contains("checkpoints: 16 groups, the newest at seq 24000 of 25000, every 1500 events"))
+        #expect(try CLIRunner.run(args).stdout == fromTheLog.stdout)
     }
 }
