@@ -8,7 +8,7 @@ public struct EventFacts: Sendable {
     /// A fill's content hashes (`FillRecord.contentHashes`): a confirmed fill
     /// is kept as them. Hashing each fill when it settled was a twentieth of
     /// a full fold.
-    public var fillContentHashes: (includingFee: UInt64, withoutFee: UInt64)?
+    public var fillContentHashes: FillContentHashes?
 
     /// No facts: the fold works out what it needs.
     public init() {}

@@ -126,8 +126,7 @@ public struct LocalFill: Sendable, Equatable {
     public var contentHashWithoutFee: UInt64
 
     /// `contentHashes` are the record's, when the caller has them already.
-    public init(record: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool,
-                contentHashes: (includingFee: UInt64, withoutFee: UInt64)? = nil) {
+    public init(record: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool, contentHashes: FillContentHashes? = nil) {
         self.record = record
         self.seq = seq
         self.tsMs = tsMs
@@ -163,6 +162,9 @@ public struct FillDigest: Sendable, Equatable {
     }
 }
 
+/// A fill's two content hashes (see `FillRecord.contentHashes`).
+public typealias FillContentHashes = (includingFee: UInt64, withoutFee: UInt64)
+
 extension FillRecord {
     /// A hash of the trade content (not the delivery time): FNV-1a of the fill's
     /// stored form with no `ts_ms`, and with no fee either unless `includingFee`.
@@ -174,11 +176,11 @@ extension FillRecord {
 
     /// Both content hashes from one encoding: FNV-1a runs byte by byte, so the
     /// hash of the shared trade fields seeds the hash of each ending.
-    public var contentHashes: (includingFee: UInt64, withoutFee: UInt64) {
+    public var contentHashes: FillContentHashes {
         withUnsafeTemporaryAllocation(byteCount: 192, alignment: 8) { contentHashes(writingInto: $0) }
     }
 
-    private func contentHashes(writingInto memory: UnsafeMutableRawBufferPointer) -> (includingFee: UInt64, withoutFee: UInt64) {
+    private func contentHashes(writingInto memory: UnsafeMutableRawBufferPointer) -> FillContentHashes {
         var w = ByteWriter(into: memory)
         w.fillTrade(self)
         let tradeBytes = w.count
@@ -405,8 +407,7 @@ extension LocalProjection {
         return (false, nil, feeAsset ?? "USDT")
     }
 
-    mutating func applyFill(_ x: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool,
-                            contentHashes: (includingFee: UInt64, withoutFee: UInt64)? = nil) {
+    mutating func applyFill(_ x: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool, contentHashes: FillContentHashes? = nil) {
         if let first = fills[x.fillId] {
             if first.record.sameContent(as: x) {
                 duplicateFillsIgnored += 1
