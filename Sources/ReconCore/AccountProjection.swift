@@ -102,19 +102,24 @@ public struct AccountProjection: Sendable, Equatable {
             return false
         }
         awaitingHistory.removeValueIfAny(forKey: fillId)
-        let l = local.fills.values[localIndex]
-        let a = l.record
-        let same = a.orderId == b.orderId && a.symbol == b.symbol && a.side == b.side && a.qty == b.qty && a.price == b.price
-            && (b.fee == nil || (a.fee == b.fee && a.feeAsset == b.feeAsset)) && a.liquidity == b.liquidity
-            && abs(l.tsMs - (b.tsMs ?? l.tsMs)) <= Self.fillTimeFloorMs
+        // Compared where it lies and moved out only to settle: a copy of the
+        // bot's fill retained and released every string in it.
+        let same = Self.agrees(&local.fills.values[localIndex], venue: b)
         if same {
             fillIssues.removeValueIfAny(forKey: fillId)
-            local.settledFills.insert(key: settledKey, digest: FillDigest(l))
-            local.fills.remove(at: localIndex)
+            local.settledFills.insert(key: settledKey, digest: FillDigest(local.fills.remove(at: localIndex).value))
         } else {
             fillIssues[fillId] = .differs
         }
         return same
+    }
+
+    /// Whether the venue's record `b` agrees with the bot's fill `l` (lent `inout`
+    /// only to be read in place). A record without a fee agrees on the rest.
+    private static func agrees(_ l: inout LocalFill, venue b: FillRecord) -> Bool {
+        l.record.orderId == b.orderId && l.record.symbol == b.symbol && l.record.side == b.side && l.record.qty == b.qty
+            && l.record.price == b.price && (b.fee == nil || (l.record.fee == b.fee && l.record.feeAsset == b.feeAsset))
+            && l.record.liquidity == b.liquidity && abs(l.tsMs - (b.tsMs ?? l.tsMs)) <= fillTimeFloorMs
     }
 
     /// A new window of history: local fills inside it that it lacks are missing remotely.

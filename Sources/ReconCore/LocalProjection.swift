@@ -432,16 +432,16 @@ extension LocalProjection {
 
         // The order's lifecycle.
         if let index = openOrders.index(forKey: x.orderId) {
-            openOrders.values[index].filled += x.qty
-            openOrders.values[index].lastSeq = seq
-            let order = openOrders.values[index]
-            if order.filled > order.qty {
+            // Changed and read in place; moved out only when filled: a copy of the
+            // order retained and released its strings.
+            let (qty, filled, submittedSeq) = Self.addFill(x.qty, seq: seq, to: &openOrders.values[index])
+            if filled > qty {
                 findings.append(IntegrityFinding(kind: .fillOverfill, seq: seq, fillId: x.fillId, orderId: x.orderId, symbol: x.symbol,
-                                                 local: "\(order.qty)", other: "\(order.filled)", firstSeq: order.submittedSeq))
+                                                 local: "\(qty)", other: "\(filled)", firstSeq: submittedSeq))
             }
-            if order.filled >= order.qty {
-                openOrders.remove(at: index)
-                closedOrders.insert(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: order.qty, filled: order.filled, closedSeq: seq, closedTsMs: tsMs))
+            if filled >= qty {
+                let order = openOrders.remove(at: index).value
+                closedOrders.insert(x.orderId, ClosedOrder(status: .filled, symbol: order.symbol, qty: qty, filled: filled, closedSeq: seq, closedTsMs: tsMs))
             }
         } else if var closed = closedOrders[x.orderId] {
             closed.filled += x.qty
@@ -492,6 +492,14 @@ extension LocalProjection {
         }
         fees[FeeKey(symbol: x.symbol, liquidity: x.liquidity), default: FeeAggregate(firstSeq: seq, firstFillId: x.fillId)]
             .add(notional: x.qty * x.price, fee: fee, seq: seq)
+    }
+
+    /// Adds a fill's quantity to an open order; its size, filled quantity and
+    /// submission seq after.
+    private static func addFill(_ qty: ExactDecimal, seq: UInt64, to order: inout LocalOrder) -> (ExactDecimal, ExactDecimal, UInt64) {
+        order.filled += qty
+        order.lastSeq = seq
+        return (order.qty, order.filled, order.submittedSeq)
     }
 
     /// Where `symbol`'s position is in `positions`, made flat if it has none.
