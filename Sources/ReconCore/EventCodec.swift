@@ -469,8 +469,6 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
 public struct ByteReader {
     let base: UnsafeRawBufferPointer
     public internal(set) var offset: Int
-    /// Short ASCII strings can be made in place (see ``SmallString``).
-    private let smallStrings = SmallString.layoutHolds
 
     public init(_ base: UnsafeRawBufferPointer, offset: Int = 0) {
         self.base = base
@@ -541,7 +539,7 @@ public struct ByteReader {
     public mutating func string() throws(CodecError) -> String {
         let count = try length()
         // Ids, symbols and assets: ASCII of at most 15 bytes, made in place.
-        if smallStrings, let small = SmallString.ascii(base, offset: offset, count: count) {
+        if SmallString.layoutHolds, let small = SmallString.ascii(base, offset: offset, count: count) {
             offset += count
             return small
         }
