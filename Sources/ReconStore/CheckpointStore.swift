@@ -31,13 +31,13 @@ public final class CheckpointStore: @unchecked Sendable {
     private let fixedInterval: UInt64?
 
     /// Events between checkpoints unless the data folder says otherwise: an as-of
-    /// read folds half of it on average, and a group costs about 0.7 MB per
-    /// account in a 1M-event log. 10,000 until 2026-12-05, when the fold had got
-    /// fast enough that reading a checkpoint back no longer paid for folding
-    /// 5,000 events: as-of reads took 1/74–1/99 of a full replay. At 5,000 they
-    /// take 1/105–1/145, for 61 % more storage (137 MB against 85 MB per 1M
-    /// events; the log itself is 723 MB) (BENCHMARKS.md).
-    public static let defaultInterval: UInt64 = 5_000
+    /// read folds half of it on average (two thirds of the read's time since
+    /// 2026-12-05), and a group costs about 0.7–0.85 MB per account, most of it the
+    /// recent closed orders stored whole. Halving it makes as-of reads about a
+    /// quarter faster and doubles checkpoint storage (5.1 GB against 2.7 GB for
+    /// 10M events of four accounts, whose log is 2.6 GB; BENCHMARKS.md), so it
+    /// stays until a group stores only what changed since the one before.
+    public static let defaultInterval: UInt64 = 10_000
     /// Intervals `setInterval` accepts: below 100 a group per handful of events
     /// costs more to write than the events it saves; above 10M an as-of read is a
     /// replay.

@@ -159,7 +159,7 @@ import ReconTestSupport
         #expect(fromTheLog.stdout.contains("\"asset\""))
         let status = ["status", "--data", dir.path + "/d"]
         #expect(try CLIRunner.run(status).stdout.contains("checkpoints: none yet"))
-        let checkpoint = try CLIRunner.run(["checkpoint", "--data", dir.path + "/d", "--every", "10000"])
+        let checkpoint = try CLIRunner.run(["checkpoint", "--data", dir.path + "/d"])
         #expect(checkpoint.stdout.contains("wrote 2 checkpoint groups"), "\(checkpoint.stdout)")
         #expect(try CLIRunner.run(args).stdout == fromTheLog.stdout)
         #expect(try CLIRunner.run(status).stdout.contains("checkpoints: 2 groups, the newest at seq 20000 of 25000, every 10000 events"))
