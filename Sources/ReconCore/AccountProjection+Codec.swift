@@ -119,8 +119,9 @@ extension LocalProjection {
             // Stored, not hashed again when read: a log whose venue history lags
             // keeps many fills unsettled, and each read from a checkpoint had to
             // hash them all.
-            w.u64le(f.contentHash)
-            w.u64le(f.contentHashWithoutFee)
+            let hashes = f.contentHashes
+            w.u64le(hashes.includingFee)
+            w.u64le(hashes.withoutFee)
         }
         settledFills.encode(settledFills.sortedKeys, into: &w)
         w.list(fees.keys.sorted()) { w, key in

@@ -121,9 +121,11 @@ public struct LocalFill: Sendable, Equatable {
     /// The bot's time of the fill (its envelope's `ts_ms`, or the record's for corrections).
     public var tsMs: Int64
     public var synthetic: Bool
-    /// `record.contentHashes`, kept for when the fill settles (`FillDigest`).
-    public var contentHash: UInt64
-    public var contentHashWithoutFee: UInt64
+    /// `record.contentHashes` when known already (worked out by the decoding
+    /// thread, or read from a checkpoint); nil: worked out when needed (the fill
+    /// settles, or a checkpoint stores it). Not worked out at once: the
+    /// reconciler's time-aligned views fold every fill and never settle one.
+    private var knownContentHashes: FillContentHashes?
 
     /// `contentHashes` are the record's, when the caller has them already.
     public init(record: FillRecord, seq: UInt64, tsMs: Int64, synthetic: Bool, contentHashes: FillContentHashes? = nil) {
@@ -131,7 +133,16 @@ public struct LocalFill: Sendable, Equatable {
         self.seq = seq
         self.tsMs = tsMs
         self.synthetic = synthetic
-        (contentHash, contentHashWithoutFee) = contentHashes ?? record.contentHashes
+        knownContentHashes = contentHashes
+    }
+
+    /// The record's content hashes (what a `FillDigest` keeps of it).
+    public var contentHashes: FillContentHashes { knownContentHashes ?? record.contentHashes }
+
+    /// Equal fills have equal hashes whether worked out ahead or not; a stored
+    /// one that differs from its record's makes them unequal.
+    public static func == (a: LocalFill, b: LocalFill) -> Bool {
+        a.record == b.record && a.seq == b.seq && a.tsMs == b.tsMs && a.synthetic == b.synthetic && a.contentHashes == b.contentHashes
     }
 }
 
@@ -154,8 +165,7 @@ public struct FillDigest: Sendable, Equatable {
     }
 
     public init(_ fill: LocalFill) {
-        contentHash = fill.contentHash
-        contentHashWithoutFee = fill.contentHashWithoutFee
+        (contentHash, contentHashWithoutFee) = fill.contentHashes
         seq = fill.seq
         tsMs = fill.tsMs
         synthetic = fill.synthetic

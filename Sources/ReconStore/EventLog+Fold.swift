@@ -15,7 +15,7 @@ extension EventLog {
     /// thread.
     public func scanForFold(from: UInt64 = 1, to: UInt64 = .max, account: String? = nil,
                             _ body: (inout LoggedEvent, EventFacts) throws -> Void) throws {
-        let request = EventsDecodedAhead.Request(from: from, to: to, account: account.map { Array($0.utf8) })
+        let request = EventsDecodedAhead.Request(from: from, to: to, account: account.map { Array($0.utf8) }, facts: true)
         try EventsDecodedAhead.scan(self, request) { record in
             if record.isDecoded { try body(&record.event, record.facts) }
             return true

@@ -30,7 +30,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
         /// The event; a placeholder when not decoded.
         var event: LoggedEvent
         /// What the fold needs of the event alone, worked out here, off the
-        /// folding thread; none when not decoded.
+        /// folding thread; none when not decoded or not asked for.
         let facts: EventFacts
 
         /// What an undecoded record holds. Its strings are empty and it has no
@@ -85,10 +85,10 @@ final class EventsDecodedAhead: @unchecked Sendable {
         /// Appends the record of `seq`, its event decoded by `decode` straight
         /// into the chunk's memory (a record built and then copied in was moved
         /// whole three times more).
-        func append(seq: UInt64, chain: UInt64, decode: (UnsafeMutablePointer<LoggedEvent>) throws -> Void) rethrows {
+        func append(seq: UInt64, chain: UInt64, withFacts: Bool, decode: (UnsafeMutablePointer<LoggedEvent>) throws -> Void) rethrows {
             let event = nextEvent()
             try decode(event)
-            finishAppend(seq: seq, chain: chain, isDecoded: true, facts: EventFacts(of: &event.pointee.event))
+            finishAppend(seq: seq, chain: chain, isDecoded: true, facts: withFacts ? EventFacts(of: &event.pointee.event) : EventFacts())
         }
 
         /// Appends the record of `seq` without decoding its event.
@@ -168,6 +168,8 @@ final class EventsDecodedAhead: @unchecked Sendable {
         var from: UInt64
         var to: UInt64
         var account: [UInt8]?
+        /// Each record's `EventFacts` worked out (for a fold that takes them).
+        var facts = false
     }
 
     /// Calls `body` with each record of the request in seq order until it returns
@@ -255,7 +257,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
                 try reader.scanRaw(from: request.from, to: request.to) { seq, bytes in
                     let header = try LogRecord.header(bytes, seq: seq)
                     if request.account.map({ LogRecord.accountMatches(bytes, header: header, $0) }) ?? true {
-                        try chunk.append(seq: seq, chain: header.chain) { try LogRecord.decode(bytes, header: header, seq: seq, into: $0) }
+                        try chunk.append(seq: seq, chain: header.chain, withFacts: request.facts) { try LogRecord.decode(bytes, header: header, seq: seq, into: $0) }
                     } else {
                         chunk.appendNotDecoded(seq: seq, chain: header.chain)
                     }
