@@ -6,19 +6,20 @@
 /// always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 9
+    public static let checkpointVersion: UInt8 = 10
 
-    /// The checkpoint bytes; with `olderClosedOrdersApart`, without the older
-    /// generation of closed orders (a checkpoint group stores it once, apart; see
-    /// `ClosedOrders.encodedOlder()`). A projection decoded without it is encoded
-    /// without it either way.
-    public func encoded(olderClosedOrdersApart: Bool = false) -> [UInt8] {
+    /// The checkpoint bytes; with `closedOrdersApart`, without the entries of
+    /// closed orders, which a checkpoint group stores apart: the older generation
+    /// once (`ClosedOrders.encodedOlder()`), the recent one as the entries each
+    /// group added (`encodedRecent(from:)`). A projection decoded without them is
+    /// encoded without them either way.
+    public func encoded(closedOrdersApart: Bool = false) -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
         w.u8(Self.checkpointVersion)
         w.string(account)
         w.optional(venue) { w, v in w.string(v) }
         w.varint(lastSeq)
-        local.encode(into: &w, olderClosedOrdersApart: olderClosedOrdersApart)
+        local.encode(into: &w, closedOrdersApart: closedOrdersApart)
         remote.encode(into: &w)
         w.sortedMap(fillIssues) { w, v in w.string(v.rawValue) }
         w.sortedMap(awaitingHistory) { w, v in w.svarint(v) }
@@ -51,10 +52,34 @@ extension ClosedOrders {
         guard olderStoredApart, try r.nonNegativeInt() == rotations else { throw .malformed("closed orders of another generation") }
         attachOlder(try StoredGeneration(validating: bytes))
     }
+
+    /// Attaches the recent generation stored apart, from the entries groups added
+    /// to it (`encodedRecent(from:)`), in group order. Deltas of other generations
+    /// are passed over; those of this one must follow on from each other and add
+    /// up to the entries this projection had, or it throws (a delta missing).
+    public mutating func attachRecent(encoded deltas: [UnsafeRawBufferPointer]) throws(CodecError) {
+        guard let count = recentStoredApart else { throw .malformed("recent closed orders are not apart") }
+        // An entry is at least 10 bytes: a damaged count cannot reserve more than
+        // the deltas could hold.
+        guard count <= deltas.reduce(0, { $0 + $1.count }) / 10 else { throw .malformed("recent closed orders count") }
+        var entries: [Entry] = []
+        entries.reserveCapacity(Self.recentCapacity(holding: count))
+        for delta in deltas {
+            var r = ByteReader(delta)
+            guard try r.nonNegativeInt() == rotations else { continue }
+            guard try r.nonNegativeInt() == entries.count else { throw .malformed("recent closed orders delta out of turn") }
+            let added = try r.length()
+            guard added <= count - entries.count else { throw .malformed("recent closed orders count") }
+            for _ in 0..<added { entries.append(try r.closedOrder()) }
+            guard r.remaining == 0 else { throw .malformed("trailing bytes in recent closed orders") }
+        }
+        guard entries.count == count else { throw .malformed("recent closed orders missing") }
+        attachRecent(entries)
+    }
 }
 
 extension LocalProjection {
-    func encode(into w: inout ByteWriter, olderClosedOrdersApart: Bool) {
+    func encode(into w: inout ByteWriter, closedOrdersApart: Bool) {
         w.sortedMap(instruments) { w, s in
             w.string(s.instrument.symbol)
             w.u8(s.instrument.kind == .spot ? 0 : 1)
@@ -79,14 +104,23 @@ extension LocalProjection {
         // In closing order, which is part of the state (it decides which orders
         // the next rotation forgets), so no sort is needed for stable bytes.
         w.varint(UInt64(closedOrders.rotations))
-        // Apart only when there is an older generation (one canonical form each).
-        if (olderClosedOrdersApart && closedOrders.rotations > 0) || closedOrders.olderStoredApart {
+        // Each generation apart only when it has entries (one canonical form each).
+        if (closedOrdersApart && closedOrders.rotations > 0) || closedOrders.olderStoredApart {
             w.u8(0)
         } else {
             w.u8(1)
             w.list(closedOrders.generations.older) { w, e in w.closedOrder(e) }
         }
-        w.list(closedOrders.recentEntries) { w, e in w.closedOrder(e) }
+        if let count = closedOrders.recentStoredApart {
+            w.u8(0)
+            w.varint(UInt64(count))
+        } else if closedOrdersApart && !closedOrders.recentEntries.isEmpty {
+            w.u8(0)
+            w.varint(UInt64(closedOrders.recentEntries.count))
+        } else {
+            w.u8(1)
+            w.list(closedOrders.recentEntries) { w, e in w.closedOrder(e) }
+        }
         w.sortedMap(positions) { w, p in
             w.string(p.symbol)
             w.decimal(p.position.qty)
@@ -196,11 +230,21 @@ extension LocalProjection {
         case 1: older = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }
         default: throw .malformed("closed orders flag")
         }
-        let recentCount = try r.length()
-        let recent = try r.items(recentCount, capacity: ClosedOrders.recentCapacity(holding: recentCount)) {
-            (r: inout ByteReader) throws(CodecError) in try r.closedOrder()
+        switch try r.u8() {
+        case 0:
+            // The entries are elsewhere, so the count is not bounded by these bytes
+            // (`attachRecent` bounds it by the deltas').
+            let recentCount = try r.nonNegativeInt()
+            guard recentCount > 0 else { throw .malformed("recent closed orders count") }
+            p.closedOrders = ClosedOrders(older: older, recent: nil, recentCount: recentCount, rotations: rotations)
+        case 1:
+            let recentCount = try r.length()
+            let recent = try r.items(recentCount, capacity: ClosedOrders.recentCapacity(holding: recentCount)) {
+                (r: inout ByteReader) throws(CodecError) in try r.closedOrder()
+            }
+            p.closedOrders = ClosedOrders(older: older, recent: recent, rotations: rotations)
+        default: throw .malformed("recent closed orders flag")
         }
-        p.closedOrders = ClosedOrders(older: older, recent: recent, rotations: rotations)
         p.positions = try r.map { (r: inout ByteReader) throws(CodecError) in
             let symbol = try r.string(), qty = try r.decimal(), cost = try r.decimal()
             var lp = LocalPosition(symbol: symbol, settlementAsset: "", firstSeq: 0, lastSeq: 0)

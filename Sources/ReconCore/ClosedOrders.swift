@@ -10,14 +10,18 @@
 /// orders. Here a closing is one insertion, and the entries themselves are the
 /// closing order.
 ///
-/// A generation never changes once it is the older one: a change to one of its
-/// orders (a late fill) is written to the recent generation, which is asked
-/// first. So checkpoints store each older generation once, not in every group
-/// (`CheckpointStore`), and a projection read from one carries it as
-/// `olderStoredApart` until the store attaches it.
+/// Entries are only ever appended: a change to a remembered order (a late fill)
+/// is a changed copy appended to the recent generation, which shadows the entry
+/// before and is asked first. So an older generation never changes, and the
+/// recent one only grows until it rotates. Checkpoints store each older
+/// generation once and the recent one as the entries each group added
+/// (`CheckpointStore`), not whole in every group; a projection read from one
+/// carries them as `olderStoredApart` and `recentStoredApart` until the store
+/// attaches them.
 public struct ClosedOrders: Sendable, Equatable {
-    /// Closings per generation: a fill for an order closed fewer closings ago than
-    /// this is always judged against the order.
+    /// Orders per generation (a changed order counts where its latest copy is): a
+    /// fill for an order closed fewer closings ago than this is always judged
+    /// against the order.
     public static let generationSize = 20_000
 
     public struct Entry: Sendable, Equatable {
@@ -57,6 +61,9 @@ public struct ClosedOrders: Sendable, Equatable {
     /// Decoded from a checkpoint that keeps the older generation apart, and not
     /// attached yet: the older orders are missing.
     public private(set) var olderStoredApart = false
+    /// Decoded from a checkpoint that keeps the recent generation apart, and not
+    /// attached yet: how many entries it has (nil: it is here).
+    public private(set) var recentStoredApart: Int?
 
     public init() {}
 
@@ -69,12 +76,14 @@ public struct ClosedOrders: Sendable, Equatable {
     }
 
     /// From the entries of each generation in closing order, as `generations`
-    /// lists them; `older` nil when it is stored apart (see `attachOlder`).
-    public init(older: [Entry]?, recent: [Entry], rotations: Int) {
+    /// lists them; `older` nil when it is stored apart (see `attachOlder`),
+    /// `recent` nil when its `recentCount` entries are (see `attachRecent`).
+    public init(older: [Entry]?, recent: [Entry]?, recentCount: Int = 0, rotations: Int) {
         self.older = Generation(older ?? [])
-        self.recent = Generation(recent)
+        self.recent = Generation(recent ?? [])
         self.rotations = rotations
         olderStoredApart = older == nil && rotations > 0
+        recentStoredApart = recent == nil ? recentCount : nil
     }
 
     /// Supplies the older generation of a projection decoded without it (the
@@ -85,14 +94,31 @@ public struct ClosedOrders: Sendable, Equatable {
         olderStoredApart = false
     }
 
-    /// Entries held (an order changed after its generation became the older one
-    /// counts twice).
+    /// Supplies the recent generation of a projection decoded without it (the
+    /// codec's `attachRecent(encoded:)` checks that the entries are all of it).
+    mutating func attachRecent(_ entries: [Entry]) {
+        precondition(recentStoredApart == entries.count, "the recent generation is already here")
+        recent = Generation(entries)
+        recentStoredApart = nil
+    }
+
+    /// Entries held (a changed order counts once more per change).
     public var count: Int { olderCount + recent.entries.count }
 
     private var olderCount: Int { olderStored?.count ?? older.entries.count }
 
     /// The recent generation's entries, in closing order.
     public var recentEntries: [Entry] { recent.entries }
+
+    /// The entries the recent generation holds from `start` on, as a checkpoint
+    /// group stores those it added (see `attachRecent(encoded:)`).
+    public func encodedRecent(from start: Int) -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + 40 * (recent.entries.count - start))
+        w.varint(UInt64(rotations))
+        w.varint(UInt64(start))
+        w.list(Array(recent.entries[start...])) { w, e in w.closedOrder(e) }
+        return w.bytes
+    }
 
     /// The two generations' entries, older first, each in closing order (an older
     /// generation attached from a checkpoint is decoded for it).
@@ -114,22 +140,19 @@ public struct ClosedOrders: Sendable, Equatable {
         olderStored?.bytes ?? StoredGeneration.encode(older.entries, number: rotations)
     }
 
-    /// Changes a remembered order: in place in the recent generation, by a changed
-    /// copy in the recent generation for an older one. False if it is not remembered.
+    /// Changes a remembered order by appending a changed copy to the recent
+    /// generation, which shadows the entry before. False if it is not remembered.
+    ///
+    /// Not in place even when the order is in the recent generation: entries that
+    /// never change once written are what lets a checkpoint group store only those
+    /// added since the group before. Changes are rare (late fills, an order
+    /// arriving after its cancel), so the copies cost little.
     @discardableResult
     public mutating func update(_ orderId: String, _ change: (inout ClosedOrder) -> Void) -> Bool {
-        if let slot = recent.slots.valueIfAny(forKey: orderId) {
-            change(&recent.entries[slot].order)
-            return true
-        }
-        if var order = olderOrder(orderId) {
-            // The older generation stays as it was stored: the changed order goes
-            // to the recent one, which shadows it.
-            change(&order)
-            recent.append(orderId, order)
-            return true
-        }
-        return false
+        guard var order = self[orderId] else { return false }
+        change(&order)
+        recent.append(orderId, order)
+        return true
     }
 
     /// Remembers the closing of an order it does not hold: the reducer closes an
@@ -138,7 +161,8 @@ public struct ClosedOrders: Sendable, Equatable {
     /// inserted twice, the later entry would shadow the earlier: `recent` is asked
     /// first.)
     public mutating func insert(_ orderId: String, _ order: ClosedOrder) {
-        if recent.entries.count >= Self.generationSize {
+        // Orders, not entries: a changed order's copies do not hasten the rotation.
+        if recent.slots.count >= Self.generationSize {
             older = recent
             olderStored = nil
             rotations += 1
@@ -150,7 +174,7 @@ public struct ClosedOrders: Sendable, Equatable {
     }
 
     public static func == (a: ClosedOrders, b: ClosedOrders) -> Bool {
-        a.rotations == b.rotations && a.olderStoredApart == b.olderStoredApart
+        a.rotations == b.rotations && a.olderStoredApart == b.olderStoredApart && a.recentStoredApart == b.recentStoredApart
             && a.generations.older == b.generations.older && a.recent.entries == b.recent.entries
     }
 }

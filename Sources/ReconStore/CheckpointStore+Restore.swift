@@ -4,11 +4,13 @@ import ReconCore
 extension CheckpointStore {
     /// What the groups up to one store apart for an account, as the read
     /// transaction's bytes (valid while it is), in group order: every
-    /// settled-fills delta and every older generation of closed orders (a
-    /// restore attaches the newest).
+    /// settled-fills delta, every older generation of closed orders (a restore
+    /// attaches the newest) and every group's additions to the recent one (a
+    /// restore takes those of the generation it is in).
     struct AccountEntriesApart {
         var settledDeltas: [(group: UInt64, bytes: UnsafeRawBufferPointer)] = []
         var olderClosedOrders: [(group: UInt64, bytes: UnsafeRawBufferPointer)] = []
+        var recentClosedOrders: [UnsafeRawBufferPointer] = []
     }
 
     /// Finds what the groups up to `groupSeq` store apart for `account`.
@@ -29,6 +31,8 @@ extension CheckpointStore {
                     apart.settledDeltas.append((groupOfKey, value))
                 } else if key[8] == Self.closedOrdersMarker {
                     apart.olderClosedOrders.append((groupOfKey, value))
+                } else if key[8] == Self.recentClosedOrdersMarker {
+                    apart.recentClosedOrders.append(value)
                 }
             }
             code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
@@ -36,10 +40,10 @@ extension CheckpointStore {
         return apart
     }
 
-    /// An account's projection at group `groupSeq`: its entry decoded, the older
-    /// generation of closed orders attached, and the settled-fill deltas merged.
+    /// An account's projection at group `groupSeq`: its entry decoded, both
+    /// generations of closed orders attached, and the settled-fill deltas merged.
     /// Throws if the fills are not the number the delta at `groupSeq` recorded,
-    /// or the generation is missing (damage).
+    /// or closed orders are missing (damage).
     ///
     /// Decoding the entry and reading the deltas are independent, so they run at
     /// once, then the merge runs in key ranges, each on whichever core is free
@@ -67,6 +71,9 @@ extension CheckpointStore {
                             throw CodecError.malformed("closed orders of \(projection.account) at \(groupSeq)")
                         }
                         try projection.local.closedOrders.attachOlder(encoded: older)
+                    }
+                    if projection.local.closedOrders.recentStoredApart != nil {
+                        try projection.local.closedOrders.attachRecent(encoded: apart.recentClosedOrders)
                     }
                     return projection
                 }

@@ -7,20 +7,24 @@ public import ReconCore
 /// Layout in the `checkpoints` table: a group per checkpoint seq `c` (a multiple
 /// of the interval): the key `c‖""` marks the group as complete, then one key
 /// `c‖account` per account the log knew at `c` (its projection without settled
-/// fills and without the older generation of closed orders), then
-/// `c‖0xFE‖account` for an account whose closed orders rotated since the group
-/// before (the new older generation), then one key `c‖0xFF‖account` per account
-/// (the fills that settled since the group before). 0xFE and 0xFF never occur in
-/// UTF-8, so these sort after every account. Keys sort by seq, then account, so
-/// the group marker comes first.
+/// fills and without the entries of closed orders), then `c‖0xFD‖account` for an
+/// account that closed orders since the group before (the entries its recent
+/// generation added), `c‖0xFE‖account` for an account whose closed orders
+/// rotated since the group before (the new older generation), then one key
+/// `c‖0xFF‖account` per account (the fills that settled since the group before).
+/// 0xFD–0xFF never occur in UTF-8, so these sort after every account. Keys sort
+/// by seq, then account, so the group marker comes first.
 ///
 /// Settled fills are stored as deltas because they are most of a long-lived
 /// account's projection and only ever grow: whole sets in every group made the
 /// table grow with the square of the log (1.07 GB of checkpoints for a 1M-event
-/// log). An older generation of closed orders never changes (`ClosedOrders`), so
-/// it is stored once, not in each of the groups that follow until the next
-/// rotation. Loading a group merges the deltas up to it and checks the total, and
-/// attaches the newest generation stored at or below it, checking its number.
+/// log). Closed orders are only ever appended to (`ClosedOrders`): an older
+/// generation is stored once, not in each of the groups that follow until the
+/// next rotation, and the recent one as what each group added. Whole, the recent
+/// generation was two thirds of each account's entry. Loading a group merges the
+/// settled-fill deltas up to it and checks the total, attaches the newest older
+/// generation stored at or below it, checking its number, and rebuilds the
+/// recent generation from its deltas, checking that they follow on and add up.
 ///
 /// Checkpoints are derived data: deleting them (`recon checkpoint --rebuild`)
 /// changes no answer, and a checkpoint that does not decode (older layout,
@@ -103,6 +107,20 @@ public final class CheckpointStore: @unchecked Sendable {
 
     static func closedOrdersKey(seq: UInt64, account: String) -> [UInt8] {
         seq.bigEndianBytes + [closedOrdersMarker] + Array(account.utf8)
+    }
+
+    /// Marks a key as the entries a group added to an account's recent closed
+    /// orders; never a byte of UTF-8 text, and sorts before the other markers.
+    static let recentClosedOrdersMarker: UInt8 = 0xFD
+
+    static func recentClosedOrdersKey(seq: UInt64, account: String) -> [UInt8] {
+        seq.bigEndianBytes + [recentClosedOrdersMarker] + Array(account.utf8)
+    }
+
+    /// Whether a key of a group (after its seq) is an account's own entry, not
+    /// one stored apart or the group's marker.
+    static func isAccountEntry(_ key: UnsafeRawBufferPointer) -> Bool {
+        key.count > 8 && key[8] < recentClosedOrdersMarker
     }
 
     /// The seq of the newest complete checkpoint group, 0 if none.
@@ -272,7 +290,7 @@ public final class CheckpointStore: @unchecked Sendable {
             while code == 0 {
                 let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
                 guard UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: key[0..<8])) == seq else { break }
-                if key.count > 8 && key[8] != Self.settledMarker && key[8] != Self.closedOrdersMarker {
+                if Self.isAccountEntry(key) {
                     entries.append((String(decoding: key[8...], as: UTF8.self), UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)))
                 }
                 code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
@@ -292,14 +310,17 @@ public final class CheckpointStore: @unchecked Sendable {
     }
 
     /// Per account, what the groups written so far hold apart from the accounts'
-    /// entries: how many settled fills, and which older generation of closed orders.
+    /// entries: how many settled fills, which older generation of closed orders,
+    /// and how many entries of the recent one.
     struct StoredApart {
         var settledFills: [String: Int]
         var closedOrderRotations: [String: Int]
+        var recentClosedOrders: [String: Int]
 
         init(_ projection: Projection) {
             settledFills = projection.accounts.mapValues(\.local.settledFills.count)
             closedOrderRotations = projection.accounts.mapValues(\.local.closedOrders.rotations)
+            recentClosedOrders = projection.accounts.mapValues(\.local.closedOrders.recentEntries.count)
         }
     }
 
@@ -310,12 +331,19 @@ public final class CheckpointStore: @unchecked Sendable {
             // which; the table sorts them).
             var entry = account
             entry.local.settledFills = SettledFills()
-            entries.append((Self.key(seq: seq, account: name), entry.encoded(olderClosedOrdersApart: true)))
+            entries.append((Self.key(seq: seq, account: name), entry.encoded(closedOrdersApart: true)))
             let closed = account.local.closedOrders
+            // A rotation since the group before: the recent generation is new, and
+            // every entry of it is added here.
+            let recentStored = storedApart.closedOrderRotations[name] == closed.rotations ? storedApart.recentClosedOrders[name] ?? 0 : 0
+            if closed.recentEntries.count > recentStored {
+                entries.append((Self.recentClosedOrdersKey(seq: seq, account: name), closed.encodedRecent(from: recentStored)))
+            }
+            storedApart.recentClosedOrders[name] = closed.recentEntries.count
             if closed.rotations > 0 && storedApart.closedOrderRotations[name] != closed.rotations {
                 entries.append((Self.closedOrdersKey(seq: seq, account: name), closed.encodedOlder()))
-                storedApart.closedOrderRotations[name] = closed.rotations
             }
+            storedApart.closedOrderRotations[name] = closed.rotations
             let settled = account.local.settledFills
             entries.append((Self.settledKey(seq: seq, account: name), settled.encodedDelta(since: storedApart.settledFills[name] ?? 0)))
             storedApart.settledFills[name] = settled.count
@@ -342,6 +370,18 @@ public final class CheckpointStore: @unchecked Sendable {
             try accountEntriesApart(account, reader: reader, upTo: .max).olderClosedOrders.map { generation in
                 var r = ByteReader(generation.bytes)
                 return (group: generation.group, rotations: try r.nonNegativeInt())
+            }
+        }
+    }
+
+    /// The groups holding entries added to the recent closed orders of `account`:
+    /// the generation's number, where the entries start in it and how many were
+    /// added (for tests and diagnostics).
+    func recentClosedOrderDeltas(account: String) throws -> [(rotations: Int, start: Int, added: Int)] {
+        try log.read { reader in
+            try accountEntriesApart(account, reader: reader, upTo: .max).recentClosedOrders.map { delta in
+                var r = ByteReader(delta)
+                return (rotations: try r.nonNegativeInt(), start: try r.nonNegativeInt(), added: try r.length())
             }
         }
     }

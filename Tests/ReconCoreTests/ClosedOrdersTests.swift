@@ -29,46 +29,84 @@ import Testing
         #expect((older + recent).map(\.orderId) == (firstKept..<n).map { "o\($0)" })
     }
 
-    /// A recent order changes in place; an older one is changed in the recent
-    /// generation (which shadows it), so the older generation stays as stored.
-    @Test func anOlderGenerationNeverChanges() {
+    /// A change is a copy appended to the recent generation, which shadows the
+    /// entry before, whichever generation that is in: entries once written never
+    /// change. The rotation counts orders, so the copies do not hasten it.
+    @Test func entriesAreOnlyAppended() {
         var orders = ClosedOrders()
         for i in 0..<(Self.g + 10) { orders.insert("o\(i)", Self.closed(i)) }
         let olderBefore = orders.generations.older
+        let recentBefore = orders.generations.recent
         #expect(orders.update("o3") { $0.filled = 5 })
         #expect(orders.update("o\(Self.g + 4)") { $0.filled = 7 })
+        #expect(orders.update("o\(Self.g + 4)") { $0.filled += 1 })
         #expect(!orders.update("never") { $0.filled = 9 })
         #expect(orders["o3"]?.filled == 5)
-        #expect(orders["o\(Self.g + 4)"]?.filled == 7)
+        #expect(orders["o\(Self.g + 4)"]?.filled == 8)
         let (older, recent) = orders.generations
         #expect(older == olderBefore)
-        #expect(recent.count == 11 && recent[4].order.filled == 7 && recent[10].orderId == "o3" && recent[10].order.filled == 5)
+        #expect(Array(recent.prefix(10)) == recentBefore, "the entries before stay as written")
+        #expect(recent.dropFirst(10).map(\.orderId) == ["o3", "o\(Self.g + 4)", "o\(Self.g + 4)"])
+        #expect(recent.dropFirst(10).map(\.order.filled) == [5, 7, 8])
+        // 11 orders in the recent generation (o3's copy among them), 13 entries:
+        // it rotates after g orders, not g entries.
+        for i in 0..<(Self.g - 11) { orders.insert("n\(i)", Self.closed(i)) }
         #expect(orders.rotations == 1)
+        orders.insert("last", Self.closed(1))
+        #expect(orders.rotations == 2)
+        #expect(orders["o\(Self.g + 4)"]?.filled == 8, "the latest copy went into the older generation")
+        #expect(orders["o3"]?.filled == 5)
     }
 
-    /// A checkpoint that keeps the older generation apart decodes without it, and
-    /// with it attached (of the same number) equals the projection it came from.
-    @Test func theOlderGenerationStoredApart() throws {
+    /// A checkpoint that keeps closed orders apart decodes without them, and with
+    /// the older generation (of the same number) and the recent one's additions
+    /// attached equals the projection it came from.
+    @Test func closedOrdersStoredApart() throws {
         var p = AccountProjection(account: "bot1")
-        for i in 0..<(2 * Self.g + 5) { p.apply(cancel("o\(i)", seq: i + 1), seq: UInt64(i + 1)) }
+        var recentDeltas: [[UInt8]] = []
+        for i in 0..<(2 * Self.g + 5) {
+            p.apply(cancel("o\(i)", seq: i + 1), seq: UInt64(i + 1))
+            // As groups would store them: one in the first generation, two in the third.
+            if i == Self.g / 2 { recentDeltas.append(p.local.closedOrders.encodedRecent(from: 0)) }
+            if i == 2 * Self.g + 1 { recentDeltas.append(p.local.closedOrders.encodedRecent(from: 0)) }
+        }
+        recentDeltas.append(p.local.closedOrders.encodedRecent(from: 2))
         let closed = p.local.closedOrders
-        #expect(closed.rotations == 2)
-        let apart = p.encoded(olderClosedOrdersApart: true)
+        #expect(closed.rotations == 2 && closed.recentEntries.count == 5)
+        let apart = p.encoded(closedOrdersApart: true)
         #expect(apart.count < p.encoded().count / 10)
         var decoded = try apart.withUnsafeBytes { try AccountProjection.decode($0) }
         #expect(decoded.local.closedOrders.olderStoredApart)
+        #expect(decoded.local.closedOrders.recentStoredApart == 5)
         #expect(decoded.local.closedOrders["o\(Self.g)"] == nil, "missing until attached")
-        #expect(decoded.encoded() == apart, "a projection without its older generation encodes without it")
+        #expect(decoded.local.closedOrders["o\(2 * Self.g + 4)"] == nil, "missing until attached")
+        #expect(decoded.encoded() == apart, "a projection without its closed orders encodes without them")
         // Another generation's bytes are refused.
         var other = ClosedOrders()
         for i in 0..<(Self.g + 1) { other.insert("x\(i)", Self.closed(i)) }
         #expect(throws: CodecError.self) { try other.encodedOlder().withUnsafeBytes { try decoded.local.closedOrders.attachOlder(encoded: $0) } }
         try closed.encodedOlder().withUnsafeBytes { try decoded.local.closedOrders.attachOlder(encoded: $0) }
+        // Additions that do not follow on or do not add up are refused.
+        func attach(_ deltas: [[UInt8]]) throws(CodecError) -> ClosedOrders {
+            var orders = decoded.local.closedOrders
+            let raw = deltas.map { bytes in
+                let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+                copy.copyBytes(from: bytes)
+                return UnsafeRawBufferPointer(copy)
+            }
+            defer { raw.forEach { $0.deallocate() } }
+            try orders.attachRecent(encoded: raw)
+            return orders
+        }
+        #expect(throws: CodecError.self) { try attach([recentDeltas[0], recentDeltas[2]]) }
+        #expect(throws: CodecError.self) { try attach([recentDeltas[0], recentDeltas[1]]) }
+        #expect(throws: CodecError.self) { try attach([recentDeltas[1], recentDeltas[1], recentDeltas[2]]) }
+        decoded.local.closedOrders = try attach(recentDeltas)
         #expect(decoded == p)
         #expect(decoded.encoded() == p.encoded())
-        // Without a rotation there is nothing to keep apart.
+        // Without closings there is nothing to keep apart.
         let young = AccountProjection(account: "bot1")
-        #expect(young.encoded(olderClosedOrdersApart: true) == young.encoded())
+        #expect(young.encoded(closedOrdersApart: true) == young.encoded())
     }
 
     /// An older generation attached from its stored bytes answers every id as the
@@ -83,7 +121,7 @@ import Testing
         }
         orders.insert("recent-only", Self.closed(1))
         let older = orders.generations.older
-        #expect(older.count == Self.g && orders.rotations == 1)
+        #expect(older.count == Self.g + 1 && orders.rotations == 1, "g orders, one of them twice")
         let bytes = orders.encodedOlder()
         let stored = try bytes.withUnsafeBytes { try StoredGeneration(validating: $0) }
         var latest: [String: ClosedOrder] = [:]

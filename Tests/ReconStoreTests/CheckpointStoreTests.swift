@@ -144,12 +144,14 @@ import ReconTestSupport
     /// Closing after closing: cancels of orders the bot never logged (each closes
     /// one at once) for two accounts, and every 50th event a late fill for an
     /// order of `bot1` closed about 30,000 events before, which changes an order
-    /// of the older generation when it is still remembered.
+    /// of the older generation when it is still remembered; halfway between, one
+    /// for an order closed 3,000 events before, mostly in the recent generation.
     func manyClosings(_ count: Int) -> [Event] {
         (0..<count).map { i in
-            if i % 50 == 49 {
+            if i % 50 == 49 || (i % 50 == 24 && i > 3_001) {
+                let age = i % 50 == 49 ? 30_001 : 3_001
                 return Event(id: "f\(i)", account: "bot1", tsMs: Int64(i), body: .fill(FillRecord(
-                    fillId: "fill-\(i)", orderId: "o\(i - 30_001)", symbol: "BTC-PERP", side: .buy, qty: "0.1", price: "100",
+                    fillId: "fill-\(i)", orderId: "o\(i - age)", symbol: "BTC-PERP", side: .buy, qty: "0.1", price: "100",
                     fee: "0.01", feeAsset: "USDT", liquidity: .maker)))
             }
             return Event(id: "c\(i)", account: i % 10 == 5 ? "bot2" : "bot1", tsMs: Int64(i), body: .orderCanceled(OrderCanceled(orderId: "o\(i)")))
@@ -184,8 +186,10 @@ import ReconTestSupport
 
         // Late fills change orders of the first older generation from 30,001 on,
         // until the second rotation drops it.
-        let changed = folded("bot1", 44_999).local.closedOrders.generations.older.filter { $0.order.filled > 0 }
-        #expect(changed.isEmpty, "the older generation stays as stored")
+        let older = folded("bot1", 44_999).local.closedOrders
+        #expect(older.rotations == 1)
+        #expect(older.generations.older == folded("bot1", firstGroupOf[1]!).local.closedOrders.generations.older,
+                "the older generation stays as stored")
         #expect(folded("bot1", 44_999).local.closedOrders.generations.recent.contains { $0.order.filled > 0 && $0.order.closedSeq < 25_000 },
                 "late fills for older orders are written to the recent generation")
         let seqs: [UInt64] = [4_999, firstGroupOf[1]!, firstGroupOf[1]! + 4_999, 36_789, 44_999, firstGroupOf[2]! - 1, 50_000]
@@ -202,6 +206,48 @@ import ReconTestSupport
         #expect(try store.nearest(account: "bot1", atOrBefore: 50_000).seq == 50_000, "groups of the second generation are unaffected")
         for seq in [firstGroupOf[1]! + 10, 50_000] {
             #expect(try store.projection(account: "bot1", at: seq) == folded("bot1", seq), "bot1 at \(seq) after the loss")
+        }
+    }
+
+    /// A group stores only the closed orders its account added since the group
+    /// before, starting over at a rotation; reads rebuild the recent generation
+    /// from them. One that goes missing makes the groups of its generation from
+    /// there on fall back to the log; the others are unaffected.
+    @Test func recentClosedOrdersAreStoredAsWhatEachGroupAdded() throws {
+        let dir = TempFolder()
+        let log = try EventLog(directory: dir.path)
+        let all = manyClosings(50_000)
+        try append(all[...], to: log)
+        let store = CheckpointStore(log: log, interval: 5_000)
+        #expect(try store.catchUp() == 10)
+        func folded(_ account: String, _ seq: UInt64) -> AccountProjection {
+            var p = AccountProjection(account: account)
+            for (i, e) in all.prefix(Int(seq)).enumerated() where e.account == account { p.apply(e, seq: UInt64(i + 1)) }
+            return p
+        }
+        let atGroups = (1...10).map { folded("bot1", UInt64($0 * 5_000)).local.closedOrders }
+        let deltas = try store.recentClosedOrderDeltas(account: "bot1")
+        #expect(deltas.count == 10, "bot1 closes orders in every interval")
+        for (i, (delta, closed)) in zip(deltas, atGroups).enumerated() {
+            let before = i > 0 && atGroups[i - 1].rotations == closed.rotations ? atGroups[i - 1].recentEntries.count : 0
+            #expect(delta.rotations == closed.rotations && delta.start == before, "group \(i + 1)")
+            #expect(delta.start + delta.added == closed.recentEntries.count, "group \(i + 1)")
+        }
+        #expect(deltas.map(\.added).reduce(0, +) < 50_000, "each entry is stored once, not in every group")
+        // The second generation's third group loses its delta: from there to the
+        // next rotation, groups fall back to the log; before it and after, not.
+        let secondStart = atGroups.firstIndex { $0.rotations == 1 }!
+        let lost = UInt64((secondStart + 3) * 5_000)
+        let nextRotation = UInt64((atGroups.firstIndex { $0.rotations == 2 }! + 1) * 5_000)
+        #expect(atGroups[secondStart + 2].rotations == 1, "the group that loses its delta is still of the second generation")
+        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.recentClosedOrdersKey(seq: lost, account: "bot1")))
+        #expect(try store.nearest(account: "bot1", atOrBefore: lost - 1).seq == lost - 5_000)
+        #expect(try store.nearest(account: "bot1", atOrBefore: lost).seq == 0)
+        #expect(try store.nearest(account: "bot1", atOrBefore: nextRotation - 1).seq == 0)
+        #expect(try store.nearest(account: "bot1", atOrBefore: nextRotation).seq == nextRotation)
+        #expect(try store.nearest(account: "bot2", atOrBefore: lost).seq == lost, "the other account is unaffected")
+        for seq in [lost - 1, lost, lost + 777, nextRotation, 50_000] {
+            #expect(try store.projection(account: "bot1", at: seq) == folded("bot1", seq), "bot1 at \(seq)")
         }
     }
 
