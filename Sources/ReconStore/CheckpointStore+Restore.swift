@@ -43,27 +43,23 @@ extension CheckpointStore {
     /// An account's projection at group `groupSeq`: its entry decoded, both
     /// generations of closed orders attached, and the settled-fill deltas merged.
     /// Throws if the fills are not the number the delta at `groupSeq` recorded,
-    /// or closed orders are missing (damage).
+    /// or closed orders are missing (damage). Runs inside the read transaction
+    /// `entry` and `apart` come from: the merge reads the deltas where they lie.
     ///
-    /// Decoding the entry and reading the deltas are independent, so they run at
-    /// once, then the merge runs in key ranges, each on whichever core is free
-    /// (`performConcurrently`). Most of an as-of read was these steps in turn
-    /// while the second core idled.
+    /// The entry is decoded beside the merge's key ranges, each job on whichever
+    /// core is free (`performConcurrently`). Most of an as-of read was these steps
+    /// in turn while the second core idled.
     func restore(entry: UnsafeRawBufferPointer, apart: AccountEntriesApart, at groupSeq: UInt64) throws -> AccountProjection {
-        // The delta at `groupSeq` starts with the size of the whole set: reserve it
-        // once rather than let the merge's buffer grow through every delta.
-        var reserve = 0
-        if let last = apart.settledDeltas.last, last.group == groupSeq {
-            var r = ByteReader(last.bytes)
-            // At most one fill per event, so a damaged size cannot reserve more than that.
-            if let total = try? r.nonNegativeInt(), total <= groupSeq { reserve = total }
-        }
-        var merger = SettledFills.Merger(reserving: reserve)
+        var merger = SettledFills.Merger()
         var expected: Int?
+        for delta in apart.settledDeltas {
+            let total = try merger.add(delta: delta.bytes)
+            if delta.group == groupSeq { expected = total }
+        }
         var decoded: Result<AccountProjection, any Error> = .failure(CodecError.truncated)
-        var deltasRead: Result<Void, any Error> = .success(())
-        performConcurrently(2) { job in
-            if job == 0 {
+        let settled = try merger.finish(parts: Self.mergeParts) { parts, mergePart in
+            performConcurrently(parts + 1) { job in
+                guard job == 0 else { return mergePart(job - 1) }
                 decoded = Result {
                     var projection = try AccountProjection.decode(entry)
                     if projection.local.closedOrders.olderStoredApart {
@@ -77,18 +73,9 @@ extension CheckpointStore {
                     }
                     return projection
                 }
-            } else {
-                deltasRead = Result {
-                    for delta in apart.settledDeltas {
-                        let total = try merger.add(delta: delta.bytes)
-                        if delta.group == groupSeq { expected = total }
-                    }
-                }
             }
         }
         var projection = try decoded.get()
-        try deltasRead.get()
-        let settled = merger.finish(parts: Self.mergeParts, perform: performConcurrently)
         guard let expected, expected == settled.count else {
             throw CodecError.malformed("settled fills of \(projection.account) at \(groupSeq)")
         }

@@ -40,11 +40,24 @@ import Testing
         return (straight, deltas)
     }
 
+    /// Runs `body` with each delta's bytes, valid throughout: a merger reads them
+    /// where they lie until it finishes.
+    static func withDeltas<R>(_ deltas: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) throws -> R) rethrows -> R {
+        try deltas.flatMap { $0 }.withUnsafeBytes { all in
+            var at = 0
+            return try body(deltas.map { delta in
+                defer { at += delta.count }
+                return UnsafeRawBufferPointer(rebasing: all[at..<(at + delta.count)])
+            })
+        }
+    }
+
     static func merged(_ deltas: [[UInt8]]) throws -> (SettledFills, [Int]) {
-        var merger = SettledFills.Merger(reserving: 0)
-        var totals: [Int] = []
-        for d in deltas { totals.append(try d.withUnsafeBytes { try merger.add(delta: $0) }) }
-        return (merger.finish(), totals)
+        try withDeltas(deltas) { deltas in
+            var merger = SettledFills.Merger()
+            let totals = try deltas.map { try merger.add(delta: $0) }
+            return (try merger.finish(), totals)
+        }
     }
 
     @Test(arguments: [1, 2, 3] as [UInt64])
@@ -74,26 +87,28 @@ import Testing
         var again = SettledFills()
         for i in stride(from: 0, to: 3_000, by: 50) { again.settle("f\(i)", Self.digest(i, 7)) }
         deltas.append(again.encodedDelta(since: 0))
-        var whole = SettledFills.Merger(reserving: 0), cut = SettledFills.Merger(reserving: 0)
-        for d in deltas {
-            _ = try d.withUnsafeBytes { try whole.add(delta: $0) }
-            _ = try d.withUnsafeBytes { try cut.add(delta: $0) }
-        }
         var ran: [Int] = []
-        let inParts = cut.finish(parts: parts) { n, work in
-            for part in (0..<n).reversed() {
-                ran.append(part)
-                work(part)
+        let (inParts, inOne) = try Self.withDeltas(deltas) { deltas in
+            var whole = SettledFills.Merger(), cut = SettledFills.Merger()
+            for d in deltas {
+                _ = try whole.add(delta: d)
+                _ = try cut.add(delta: d)
             }
+            let inParts = try cut.finish(parts: parts) { n, work in
+                for part in (0..<n).reversed() {
+                    ran.append(part)
+                    work(part)
+                }
+            }
+            return (inParts, try whole.finish())
         }
-        let inOne = whole.finish()
         #expect(ran == Array((0..<parts).reversed()))
         #expect(inParts.count == 3_000 && inOne.count == 3_000)
         #expect(inParts == straight && inParts == inOne)
         #expect(inParts["f50"] == Self.digest(50), "a repeated key keeps the earlier delta's digest")
         straight.settle("f3000", Self.digest(3_000))
         #expect(inParts != straight)
-        #expect(SettledFills.Merger(reserving: 0).finish(parts: parts).count == 0)
+        #expect(try SettledFills.Merger().finish(parts: parts).count == 0)
     }
 
     /// Fills settled after a merge: a key already in the base keeps its digest,
@@ -152,8 +167,9 @@ import Testing
     }
 
     /// A key in two deltas keeps the earlier delta's digest; a delta whose keys
-    /// are not increasing is damage.
-    @Test func repeatsAndDisorder() throws {
+    /// are not increasing is damage, wherever the disorder lies against the
+    /// ranges a merge is cut into.
+    @Test(arguments: [1, 2, 4]) func repeatsAndDisorder(parts: Int) throws {
         var first = SettledFills(), second = SettledFills()
         first.settle("a", Self.digest(1))
         first.settle("b", Self.digest(2))
@@ -162,11 +178,28 @@ import Testing
         let (merged, _) = try Self.merged([first.encodedDelta(since: 0), second.encodedDelta(since: 0)])
         #expect(merged.count == 3)
         #expect(merged["b"] == Self.digest(2))
-        var bytes = first.encodedDelta(since: 0)
-        // Swap the two entries (of equal size here) after the total and the count.
-        let entry = (bytes.count - 2) / 2
-        bytes = Array(bytes[0..<2]) + Array(bytes[(2 + entry)...]) + Array(bytes[2..<(2 + entry)])
-        var merger = SettledFills.Merger(reserving: 0)
-        #expect(throws: CodecError.self) { try bytes.withUnsafeBytes { try merger.add(delta: $0) } }
+        // Each pair of neighbours of a sorted delta swapped in turn, the first
+        // and last too: every disorder is refused, whichever range it falls in.
+        let (straight, deltas) = Self.settledWithDeltas(count: 400, seed: 6)
+        let sorted = straight.encodedDelta(since: 0)
+        let size = SettledFills.storedEntrySize
+        let header = sorted.count - 400 * size
+        #expect(try Self.merged([sorted]).0 == straight)
+        for i in 0..<400 {
+            let (a, b) = (i, (i + 1) % 400)
+            var bytes = sorted
+            bytes.replaceSubrange((header + a * size)..<(header + (a + 1) * size), with: sorted[(header + b * size)..<(header + (b + 1) * size)])
+            bytes.replaceSubrange((header + b * size)..<(header + (b + 1) * size), with: sorted[(header + a * size)..<(header + (a + 1) * size)])
+            #expect(throws: CodecError.self, "entries \(a) and \(b) swapped") {
+                try Self.withDeltas(deltas + [bytes]) { deltas in
+                    var merger = SettledFills.Merger()
+                    for d in deltas { _ = try merger.add(delta: d) }
+                    return try merger.finish(parts: parts)
+                }
+            }
+        }
+        // A delta cut short, or with bytes after its entries.
+        #expect(throws: CodecError.self) { try Self.merged([Array(sorted.dropLast())]) }
+        #expect(throws: CodecError.self) { try Self.merged([sorted + [0]]) }
     }
 }
