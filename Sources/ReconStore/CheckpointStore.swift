@@ -35,13 +35,13 @@ public final class CheckpointStore: @unchecked Sendable {
     private let fixedInterval: UInt64?
 
     /// Events between checkpoints unless the data folder says otherwise: an as-of
-    /// read folds half of it on average (two thirds of the read's time since
-    /// 2026-12-05), and a group costs about 0.7–0.85 MB per account, most of it the
-    /// recent closed orders stored whole. Halving it makes as-of reads about a
-    /// quarter faster and doubles checkpoint storage (5.1 GB against 2.7 GB for
-    /// 10M events of four accounts, whose log is 2.6 GB; BENCHMARKS.md), so it
-    /// stays until a group stores only what changed since the one before.
-    public static let defaultInterval: UInt64 = 10_000
+    /// read folds half of it on average (two thirds of the read's time at 10,000).
+    /// A group stores what changed since the one before, so halving the interval
+    /// adds little: at 5,000, 10M events over four accounts take 1.98 GB of
+    /// checkpoints, less than 10,000 took (2.72 GB) when each group stored its
+    /// recent closed orders whole, and as-of reads take about a quarter less
+    /// time (BENCHMARKS.md, 2026-12-05).
+    public static let defaultInterval: UInt64 = 5_000
     /// Intervals `setInterval` accepts: below 100 a group per handful of events
     /// costs more to write than the events it saves; above 10M an as-of read is a
     /// replay.
