@@ -111,12 +111,10 @@ extension LocalProjection {
             w.u8(1)
             w.list(closedOrders.generations.older) { w, e in w.closedOrder(e) }
         }
-        if let count = closedOrders.recentStoredApart {
+        let recentCount = closedOrders.recentEntries.count
+        if let apart = closedOrders.recentStoredApart ?? (closedOrdersApart && recentCount > 0 ? recentCount : nil) {
             w.u8(0)
-            w.varint(UInt64(count))
-        } else if closedOrdersApart && !closedOrders.recentEntries.isEmpty {
-            w.u8(0)
-            w.varint(UInt64(closedOrders.recentEntries.count))
+            w.varint(UInt64(apart))
         } else {
             w.u8(1)
             w.list(closedOrders.recentEntries) { w, e in w.closedOrder(e) }
@@ -367,7 +365,10 @@ extension SettledFills {
     /// whole projections carry a set; checkpoint groups store it as deltas, which
     /// `Merger` reads.)
     mutating func decodeEntries(_ r: inout ByteReader) throws(CodecError) {
-        let entries = try Self.readStoredEntries(&r)
+        insert(stored: try Self.readStoredEntries(&r))
+    }
+
+    private mutating func insert(stored entries: UnsafeRawBufferPointer) {
         for i in 0..<(entries.count / Self.storedEntrySize) {
             let entry = Self.storedEntry(entries, i)
             insert(key: entry.key, digest: entry.digest)
@@ -402,10 +403,8 @@ extension SettledFills {
     /// Adds the entries of a delta; returns the size the whole set had when the
     /// delta was written, for the caller to check that no delta is missing.
     public mutating func merge(delta bytes: UnsafeRawBufferPointer) throws(CodecError) -> Int {
-        var r = ByteReader(bytes)
-        let total = try r.nonNegativeInt()
-        try decodeEntries(&r)
-        guard r.remaining == 0 else { throw .malformed("trailing bytes in settled fills") }
+        let (total, entries) = try Self.readDelta(bytes)
+        insert(stored: entries)
         return total
     }
 }
