@@ -158,22 +158,28 @@ import ReconTestSupport
         }
     }
 
+    /// `manyClosings(50_000)` in a log checkpointed every 5,000 events, and the
+    /// projection of an account folded from the start up to a seq, to compare with.
+    func manyClosingsCheckpointed(_ dir: TempFolder) throws -> (EventLog, CheckpointStore, (String, UInt64) -> AccountProjection) {
+        let log = try EventLog(directory: dir.path)
+        let all = manyClosings(50_000)
+        try append(all[...], to: log)
+        let store = CheckpointStore(log: log, interval: 5_000)
+        #expect(try store.catchUp() == 10)
+        return (log, store, { account, seq in
+            var p = AccountProjection(account: account)
+            for (i, e) in all.prefix(Int(seq)).enumerated() where e.account == account { p.apply(e, seq: UInt64(i + 1)) }
+            return p
+        })
+    }
+
     /// An older generation of closed orders is stored once, in the first group
     /// after its rotation, and every later group until the next rotation reads it
     /// from there: reads at any seq equal folding the prefix. A generation that
     /// goes missing makes the groups that need it fall back to the log.
     @Test func olderClosedOrdersAreStoredOnce() throws {
         let dir = TempFolder()
-        let log = try EventLog(directory: dir.path)
-        let all = manyClosings(50_000)
-        try append(all[...], to: log)
-        let store = CheckpointStore(log: log, interval: 5_000)
-        #expect(try store.catchUp() == 10)
-        func folded(_ account: String, _ seq: UInt64) -> AccountProjection {
-            var p = AccountProjection(account: account)
-            for (i, e) in all.prefix(Int(seq)).enumerated() where e.account == account { p.apply(e, seq: UInt64(i + 1)) }
-            return p
-        }
+        let (log, store, folded) = try manyClosingsCheckpointed(dir)
         // Which generation each group's projection has, from the fold itself.
         let rotationsAtGroups = (1...10).map { folded("bot1", UInt64($0 * 5_000)).local.closedOrders.rotations }
         #expect(rotationsAtGroups.last == 2, "the log rotates bot1's closed orders twice")
@@ -215,16 +221,7 @@ import ReconTestSupport
     /// there on fall back to the log; the others are unaffected.
     @Test func recentClosedOrdersAreStoredAsWhatEachGroupAdded() throws {
         let dir = TempFolder()
-        let log = try EventLog(directory: dir.path)
-        let all = manyClosings(50_000)
-        try append(all[...], to: log)
-        let store = CheckpointStore(log: log, interval: 5_000)
-        #expect(try store.catchUp() == 10)
-        func folded(_ account: String, _ seq: UInt64) -> AccountProjection {
-            var p = AccountProjection(account: account)
-            for (i, e) in all.prefix(Int(seq)).enumerated() where e.account == account { p.apply(e, seq: UInt64(i + 1)) }
-            return p
-        }
+        let (log, store, folded) = try manyClosingsCheckpointed(dir)
         let atGroups = (1...10).map { folded("bot1", UInt64($0 * 5_000)).local.closedOrders }
         let deltas = try store.recentClosedOrderDeltas(account: "bot1")
         #expect(deltas.count == 10, "bot1 closes orders in every interval")
