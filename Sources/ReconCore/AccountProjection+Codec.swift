@@ -309,11 +309,9 @@ extension LocalProjection {
 extension SettledFills {
     /// Bytes of one stored entry, all fixed-width so a run of them can be
     /// bisected and read where it lies (`Merger`): the key's two halves, the two
-    /// content hashes, the seq with the `synthetic` flag in its top bit, and the
-    /// delivery time, each 8 bytes little-endian.
+    /// content hashes, the seq with the `synthetic` flag in its top bit (as
+    /// `FillDigest` keeps it), and the delivery time, each 8 bytes little-endian.
     static let storedEntrySize = 48
-
-    private static let syntheticBit: UInt64 = 1 << 63
 
     /// Writes a count, then each entry of `keys` (sorted, so equal sets give equal
     /// bytes, and a delta is a sorted run for `Merger`).
@@ -321,12 +319,11 @@ extension SettledFills {
         w.varint(UInt64(keys.count))
         for key in keys {
             let d = self[key]!
-            precondition(d.seq < Self.syntheticBit, "a seq beyond 2^63")
             w.u64le(key.high)
             w.u64le(key.low)
             w.u64le(d.contentHash)
             w.u64le(d.contentHashWithoutFee)
-            w.u64le(d.seq | (d.synthetic ? Self.syntheticBit : 0))
+            w.u64le(d.seqAndSynthetic)
             w.u64le(UInt64(bitPattern: d.tsMs))
         }
     }
@@ -345,11 +342,9 @@ extension SettledFills {
     /// Entry `index` of a run of stored entries.
     @inline(__always)
     static func storedEntry(_ entries: UnsafeRawBufferPointer, _ index: Int) -> Entry {
-        let seq = storedWord(entries, index, 4)
-        return Entry(key: storedKey(entries, index),
-                     digest: FillDigest(contentHash: storedWord(entries, index, 2), contentHashWithoutFee: storedWord(entries, index, 3),
-                                        seq: seq & ~syntheticBit, tsMs: Int64(bitPattern: storedWord(entries, index, 5)),
-                                        synthetic: seq & syntheticBit != 0))
+        Entry(key: storedKey(entries, index),
+              digest: FillDigest(contentHash: storedWord(entries, index, 2), contentHashWithoutFee: storedWord(entries, index, 3),
+                                 seqAndSynthetic: storedWord(entries, index, 4), tsMs: Int64(bitPattern: storedWord(entries, index, 5))))
     }
 
     /// Reads what `encode(_:into:)` wrote: the stored entries, as they lie.

@@ -147,28 +147,55 @@ public struct LocalFill: Sendable, Equatable {
 }
 
 /// What remains of a confirmed fill: its content hashes, seq and time.
+///
+/// 32 bytes: `synthetic` is kept in the top bit of the seq's word (a seq never
+/// reaches 2^63), as checkpoints store it. A separate flag padded the digest to
+/// 40 bytes and each settled fill to 56, and settled fills are most of what a
+/// long replay allocates and an as-of read merges.
 public struct FillDigest: Sendable, Equatable {
     /// FNV-1a of the fill's content (without delivery time).
     public var contentHash: UInt64
     /// The same without `fee` and `fee_asset`, for venue records with an unknown fee.
     public var contentHashWithoutFee: UInt64
-    public var seq: UInt64
+    /// The seq, with `synthetic` in its top bit.
+    var seqAndSynthetic: UInt64
     public var tsMs: Int64
-    public var synthetic: Bool
+
+    static let syntheticBit: UInt64 = 1 << 63
+
+    public var seq: UInt64 {
+        get { seqAndSynthetic & ~Self.syntheticBit }
+        set {
+            precondition(newValue < Self.syntheticBit, "a seq beyond 2^63")
+            seqAndSynthetic = newValue | (seqAndSynthetic & Self.syntheticBit)
+        }
+    }
+
+    public var synthetic: Bool {
+        get { seqAndSynthetic & Self.syntheticBit != 0 }
+        set { seqAndSynthetic = seq | (newValue ? Self.syntheticBit : 0) }
+    }
 
     public init(contentHash: UInt64, contentHashWithoutFee: UInt64, seq: UInt64, tsMs: Int64, synthetic: Bool) {
+        precondition(seq < Self.syntheticBit, "a seq beyond 2^63")
         self.contentHash = contentHash
         self.contentHashWithoutFee = contentHashWithoutFee
-        self.seq = seq
+        seqAndSynthetic = seq | (synthetic ? Self.syntheticBit : 0)
         self.tsMs = tsMs
-        self.synthetic = synthetic
+    }
+
+    /// As checkpoints store it (`SettledFills.storedEntry`): the seq's word with
+    /// the flag in its top bit. Any word is a valid digest.
+    init(contentHash: UInt64, contentHashWithoutFee: UInt64, seqAndSynthetic: UInt64, tsMs: Int64) {
+        self.contentHash = contentHash
+        self.contentHashWithoutFee = contentHashWithoutFee
+        self.seqAndSynthetic = seqAndSynthetic
+        self.tsMs = tsMs
     }
 
     public init(_ fill: LocalFill) {
-        (contentHash, contentHashWithoutFee) = fill.contentHashes
-        seq = fill.seq
-        tsMs = fill.tsMs
-        synthetic = fill.synthetic
+        let (withFee, withoutFee) = fill.contentHashes
+        self.init(contentHash: withFee, contentHashWithoutFee: withoutFee, seq: fill.seq, tsMs: fill.tsMs, synthetic: fill.synthetic)
     }
 }
 

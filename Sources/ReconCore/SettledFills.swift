@@ -49,7 +49,7 @@ public struct SettledFills: Sendable, Equatable {
     /// touched its new memory twice (the copy, then the appends): with the slots,
     /// page faults were 9 % of folding 10M events, 3 % with chunks.
     struct Recent {
-        /// 16,384 entries (896 KB) a chunk.
+        /// 16,384 entries (768 KB) a chunk.
         static let chunkShift = 14
         static let chunkMask = (1 << chunkShift) - 1
 

@@ -21,6 +21,24 @@ import Testing
         }
     }
 
+    /// A digest keeps `synthetic` in its seq's top bit: 32 bytes, 48 with its key,
+    /// each part read and changed on its own.
+    @Test func aDigestPacksItsFlagIntoTheSeq() {
+        #expect(MemoryLayout<FillDigest>.size == 32)
+        #expect(MemoryLayout<SettledFills.Entry>.stride == SettledFills.storedEntrySize)
+        var d = FillDigest(contentHash: 1, contentHashWithoutFee: 2, seq: (1 << 63) - 1, tsMs: -5, synthetic: true)
+        #expect(d.seq == (1 << 63) - 1 && d.synthetic && d.tsMs == -5)
+        d.synthetic = false
+        #expect(d.seq == (1 << 63) - 1 && !d.synthetic)
+        d.seq = 7
+        d.synthetic = true
+        #expect(d.seq == 7 && d.synthetic)
+        d.seq = 8
+        #expect(d.seq == 8 && d.synthetic)
+        #expect(d == FillDigest(contentHash: 1, contentHashWithoutFee: 2, seq: 8, tsMs: -5, synthetic: true))
+        #expect(d != FillDigest(contentHash: 1, contentHashWithoutFee: 2, seq: 8, tsMs: -5, synthetic: false))
+    }
+
     /// Settles fills `f0`… in random order and cuts a delta every so often, as a
     /// checkpoint writer does; returns the straight set and the deltas.
     static func settledWithDeltas(count: Int, seed: UInt64) -> (SettledFills, [[UInt8]]) {
