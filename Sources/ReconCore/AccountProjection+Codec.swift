@@ -8,18 +8,19 @@ extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
     public static let checkpointVersion: UInt8 = 10
 
-    /// The checkpoint bytes; with `closedOrdersApart`, without the entries of
-    /// closed orders, which a checkpoint group stores apart: the older generation
-    /// once (`ClosedOrders.encodedOlder()`), the recent one as the entries each
-    /// group added (`encodedRecent(from:)`). A projection decoded without them is
+    /// The checkpoint bytes; with `historyApart`, without the lists that only
+    /// grow, which a checkpoint group stores apart: the older generation of closed
+    /// orders once (`ClosedOrders.encodedOlder()`), the recent one and the closed
+    /// positions as the entries each group added (`encodedRecent(from:)`,
+    /// `encodedClosedPositions(from:)`). A projection decoded without them is
     /// encoded without them either way.
-    public func encoded(closedOrdersApart: Bool = false) -> [UInt8] {
+    public func encoded(historyApart: Bool = false) -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
         w.u8(Self.checkpointVersion)
         w.string(account)
         w.optional(venue) { w, v in w.string(v) }
         w.varint(lastSeq)
-        local.encode(into: &w, closedOrdersApart: closedOrdersApart)
+        local.encode(into: &w, historyApart: historyApart)
         remote.encode(into: &w)
         w.sortedMap(fillIssues) { w, v in w.string(v.rawValue) }
         w.sortedMap(awaitingHistory) { w, v in w.svarint(v) }
@@ -79,7 +80,40 @@ extension ClosedOrders {
 }
 
 extension LocalProjection {
-    func encode(into w: inout ByteWriter, closedOrdersApart: Bool) {
+    /// The closed positions from `start` on, as a checkpoint group stores those
+    /// closed since the group before (see `attachClosedPositions(encoded:)`).
+    public func encodedClosedPositions(from start: Int) -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + 80 * (closedPositions.count - start))
+        w.varint(UInt64(start))
+        w.list(Array(closedPositions[start...])) { w, c in w.closedPosition(c) }
+        return w.bytes
+    }
+
+    /// Attaches the closed positions of a projection decoded without them, from
+    /// what each group added (`encodedClosedPositions(from:)`), in group order:
+    /// each must start where the one before ended, and together they must add up
+    /// to the count this projection had, or it throws (one missing).
+    public mutating func attachClosedPositions(encoded deltas: [UnsafeRawBufferPointer]) throws(CodecError) {
+        guard let count = closedPositionsStoredApart else { throw .malformed("closed positions are not apart") }
+        // An entry is at least 10 bytes: a damaged count cannot reserve more than
+        // the deltas could hold.
+        guard count <= deltas.reduce(0, { $0 + $1.count }) / 10 else { throw .malformed("closed positions count") }
+        var positions: [ClosedPosition] = []
+        positions.reserveCapacity(count)
+        for delta in deltas {
+            var r = ByteReader(delta)
+            guard try r.nonNegativeInt() == positions.count else { throw .malformed("closed positions delta out of turn") }
+            let added = try r.length()
+            guard added <= count - positions.count else { throw .malformed("closed positions count") }
+            for _ in 0..<added { positions.append(try r.closedPosition()) }
+            guard r.remaining == 0 else { throw .malformed("trailing bytes in closed positions") }
+        }
+        guard positions.count == count else { throw .malformed("closed positions missing") }
+        closedPositions = positions
+        closedPositionsStoredApart = nil
+    }
+
+    func encode(into w: inout ByteWriter, historyApart: Bool) {
         w.sortedMap(instruments) { w, s in
             w.string(s.instrument.symbol)
             w.u8(s.instrument.kind == .spot ? 0 : 1)
@@ -105,14 +139,14 @@ extension LocalProjection {
         // the next rotation forgets), so no sort is needed for stable bytes.
         w.varint(UInt64(closedOrders.rotations))
         // Each generation apart only when it has entries (one canonical form each).
-        if (closedOrdersApart && closedOrders.rotations > 0) || closedOrders.olderStoredApart {
+        if (historyApart && closedOrders.rotations > 0) || closedOrders.olderStoredApart {
             w.u8(0)
         } else {
             w.u8(1)
             w.list(closedOrders.generations.older) { w, e in w.closedOrder(e) }
         }
         let recentCount = closedOrders.recentEntries.count
-        if let apart = closedOrders.recentStoredApart ?? (closedOrdersApart && recentCount > 0 ? recentCount : nil) {
+        if let apart = closedOrders.recentStoredApart ?? (historyApart && recentCount > 0 ? recentCount : nil) {
             w.u8(0)
             w.varint(UInt64(apart))
         } else {
@@ -181,20 +215,12 @@ extension LocalProjection {
             w.string(f.other)
             w.varint(f.firstSeq)
         }
-        w.list(closedPositions) { w, c in
-            w.string(c.symbol)
-            w.u8(c.side == .long ? 0 : 1)
-            w.decimal(c.qty)
-            w.svarint(c.entryTsMs)
-            w.decimal(c.entryPrice)
-            w.decimal(c.closePrice)
-            w.svarint(c.closeTsMs)
-            w.decimal(c.realizedPnl)
-            w.decimal(c.commission)
-            w.decimal(c.netPnl)
-            w.varint(c.openSeq)
-            w.varint(c.closeSeq)
-            w.u8(c.synthetic ? 1 : 0)
+        if let apart = closedPositionsStoredApart ?? (historyApart && !closedPositions.isEmpty ? closedPositions.count : nil) {
+            w.u8(0)
+            w.varint(UInt64(apart))
+        } else {
+            w.u8(1)
+            w.list(closedPositions) { w, c in w.closedPosition(c) }
         }
         w.sortedMap(earlyFills) { w, qty in w.decimal(qty) }
         w.varint(UInt64(duplicateFillsIgnored))
@@ -292,11 +318,14 @@ extension LocalProjection {
             return IntegrityFinding(kind: kind, seq: try r.varint(), fillId: try r.string(), orderId: try r.string(), symbol: try r.string(),
                                     local: try r.string(), other: try r.string(), firstSeq: try r.varint())
         }
-        p.closedPositions = try r.list { (r: inout ByteReader) throws(CodecError) in
-            ClosedPosition(symbol: try r.string(), side: try r.u8() == 0 ? .long : .short, qty: try r.decimal(), entryTsMs: try r.svarint(),
-                           entryPrice: try r.decimal(), closePrice: try r.decimal(), closeTsMs: try r.svarint(),
-                           realizedPnl: try r.decimal(), commission: try r.decimal(), netPnl: try r.decimal(),
-                           openSeq: try r.varint(), closeSeq: try r.varint(), synthetic: try r.u8() == 1)
+        switch try r.u8() {
+        case 0:
+            // Elsewhere, so not bounded by these bytes (`attachClosedPositions` bounds it).
+            let count = try r.nonNegativeInt()
+            guard count > 0 else { throw .malformed("closed positions count") }
+            p.closedPositionsStoredApart = count
+        case 1: p.closedPositions = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedPosition() }
+        default: throw .malformed("closed positions flag")
         }
         p.earlyFills = try r.map { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
         p.duplicateFillsIgnored = try r.nonNegativeInt()
@@ -538,6 +567,22 @@ extension ByteWriter {
         }
     }
 
+    mutating func closedPosition(_ c: ClosedPosition) {
+        string(c.symbol)
+        u8(c.side == .long ? 0 : 1)
+        decimal(c.qty)
+        svarint(c.entryTsMs)
+        decimal(c.entryPrice)
+        decimal(c.closePrice)
+        svarint(c.closeTsMs)
+        decimal(c.realizedPnl)
+        decimal(c.commission)
+        decimal(c.netPnl)
+        varint(c.openSeq)
+        varint(c.closeSeq)
+        u8(c.synthetic ? 1 : 0)
+    }
+
     mutating func closedOrder(_ e: ClosedOrders.Entry) {
         string(e.orderId)
         orderStatus(e.order.status)
@@ -561,6 +606,13 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    mutating func closedPosition() throws(CodecError) -> ClosedPosition {
+        ClosedPosition(symbol: try string(), side: try u8() == 0 ? .long : .short, qty: try decimal(), entryTsMs: try svarint(),
+                       entryPrice: try decimal(), closePrice: try decimal(), closeTsMs: try svarint(),
+                       realizedPnl: try decimal(), commission: try decimal(), netPnl: try decimal(),
+                       openSeq: try varint(), closeSeq: try varint(), synthetic: try u8() == 1)
+    }
+
     mutating func closedOrder() throws(CodecError) -> ClosedOrders.Entry {
         let orderId = try string()
         return ClosedOrders.Entry(

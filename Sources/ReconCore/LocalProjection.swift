@@ -20,7 +20,12 @@ public struct LocalProjection: Sendable, Equatable {
     /// Fee aggregates by symbol and liquidity (expected fees are linear in notional).
     public var fees: [FeeKey: FeeAggregate] = [:]
     public var findings: [IntegrityFinding] = []
+    /// Round trips, in closing order. Only ever appended to, so checkpoint groups
+    /// store those closed since the group before (`CheckpointStore`).
     public var closedPositions: [ClosedPosition] = []
+    /// Decoded from a checkpoint that keeps the closed positions apart, and not
+    /// attached yet: how many there were (nil: they are here).
+    public internal(set) var closedPositionsStoredApart: Int?
     /// Filled quantity of fills that arrived before their order, by order id: a
     /// bot's fill stream can overtake its order acknowledgements. When the order
     /// arrives it starts with this much filled, and its `fill_unknown_order`

@@ -5,12 +5,13 @@ extension CheckpointStore {
     /// What the groups up to one store apart for an account, as the read
     /// transaction's bytes (valid while it is), in group order: every
     /// settled-fills delta, every older generation of closed orders (a restore
-    /// attaches the newest) and every group's additions to the recent one (a
-    /// restore takes those of the generation it is in).
+    /// attaches the newest), every group's additions to the recent one (a
+    /// restore takes those of the generation it is in) and to the closed positions.
     struct AccountEntriesApart {
         var settledDeltas: [(group: UInt64, bytes: UnsafeRawBufferPointer)] = []
         var olderClosedOrders: [(group: UInt64, bytes: UnsafeRawBufferPointer)] = []
         var recentClosedOrders: [UnsafeRawBufferPointer] = []
+        var closedPositions: [UnsafeRawBufferPointer] = []
     }
 
     /// Finds what the groups up to `groupSeq` store apart for `account`.
@@ -33,6 +34,8 @@ extension CheckpointStore {
                     apart.olderClosedOrders.append((groupOfKey, value))
                 } else if key[8] == Self.recentClosedOrdersMarker {
                     apart.recentClosedOrders.append(value)
+                } else if key[8] == Self.closedPositionsMarker {
+                    apart.closedPositions.append(value)
                 }
             }
             code = mdb_cursor_get(c, &k, &v, MDB_NEXT)
@@ -41,9 +44,10 @@ extension CheckpointStore {
     }
 
     /// An account's projection at group `groupSeq`: its entry decoded, both
-    /// generations of closed orders attached, and the settled-fill deltas merged.
-    /// Throws if the fills are not the number the delta at `groupSeq` recorded,
-    /// or closed orders are missing (damage). Runs inside the read transaction
+    /// generations of closed orders and the closed positions attached, and the
+    /// settled-fill deltas merged. Throws if the fills are not the number the
+    /// delta at `groupSeq` recorded, or closed orders or positions are missing
+    /// (damage). Runs inside the read transaction
     /// `entry` and `apart` come from: the merge reads the deltas where they lie.
     ///
     /// The entry is decoded beside the merge's key ranges, each job on whichever
@@ -70,6 +74,9 @@ extension CheckpointStore {
                     }
                     if projection.local.closedOrders.recentStoredApart != nil {
                         try projection.local.closedOrders.attachRecent(encoded: apart.recentClosedOrders)
+                    }
+                    if projection.local.closedPositionsStoredApart != nil {
+                        try projection.local.attachClosedPositions(encoded: apart.closedPositions)
                     }
                     return projection
                 }

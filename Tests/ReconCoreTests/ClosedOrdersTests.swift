@@ -73,7 +73,7 @@ import Testing
         recentDeltas.append(p.local.closedOrders.encodedRecent(from: 2))
         let closed = p.local.closedOrders
         #expect(closed.rotations == 2 && closed.recentEntries.count == 5)
-        let apart = p.encoded(closedOrdersApart: true)
+        let apart = p.encoded(historyApart: true)
         #expect(apart.count < p.encoded().count / 10)
         var decoded = try apart.withUnsafeBytes { try AccountProjection.decode($0) }
         #expect(decoded.local.closedOrders.olderStoredApart)
@@ -106,7 +106,7 @@ import Testing
         #expect(decoded.encoded() == p.encoded())
         // Without closings there is nothing to keep apart.
         let young = AccountProjection(account: "bot1")
-        #expect(young.encoded(closedOrdersApart: true) == young.encoded())
+        #expect(young.encoded(historyApart: true) == young.encoded())
     }
 
     /// An older generation attached from its stored bytes answers every id as the

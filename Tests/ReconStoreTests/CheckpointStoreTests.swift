@@ -248,6 +248,40 @@ import ReconTestSupport
         }
     }
 
+    /// Closed positions go into the group where they closed and no other, and
+    /// reads put them back together; one group's that goes missing makes that
+    /// account's groups from there on fall back to the log.
+    @Test func closedPositionsAreStoredAsWhatEachGroupAdded() throws {
+        let dir = TempFolder()
+        let (log, all) = try makeLog(dir, events: 6_000, accounts: 2)
+        let store = CheckpointStore(log: log, interval: 500)
+        #expect(try store.catchUp() == 12)
+        func folded(_ seq: UInt64) -> AccountProjection {
+            var p = AccountProjection(account: "acct1")
+            for (i, e) in all.prefix(Int(seq)).enumerated() where e.account == "acct1" { p.apply(e, seq: UInt64(i + 1)) }
+            return p
+        }
+        let deltas = try store.closedPositionDeltas(account: "acct1")
+        #expect(folded(6_000).local.closedPositions.count > 20, "the log closes positions, so the test means something")
+        #expect(deltas.count > 5)
+        #expect(deltas.map(\.start) == deltas.indices.map { i in deltas[..<i].reduce(0) { $0 + $1.added } }, "each starts where the one before ended")
+        #expect(deltas.reduce(0) { $0 + $1.added } == folded(6_000).local.closedPositions.count)
+        for seq: UInt64 in [500, 2_750, 6_000] {
+            #expect(try store.projection(account: "acct1", at: seq) == folded(seq), "at \(seq)")
+        }
+        // A group from 3,000 on that stored some loses them.
+        let closing = (1...12).map { UInt64($0 * 500) }.filter {
+            folded($0).local.closedPositions.count > folded($0 - 500).local.closedPositions.count
+        }
+        #expect(closing.count == deltas.count, "a group stores closed positions when the account closed some since the one before")
+        let lost = try #require(closing.first { $0 >= 3_000 && $0 < 6_000 })
+        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.closedPositionsKey(seq: lost, account: "acct1")))
+        #expect(try store.nearest(account: "acct1", atOrBefore: lost - 1).seq == lost - 500)
+        #expect(try store.nearest(account: "acct1", atOrBefore: 6_000).seq == 0)
+        #expect(try store.nearest(account: "acct2", atOrBefore: 6_000).seq == 6_000, "the other account is unaffected")
+        #expect(try store.projection(account: "acct1", at: 6_000) == folded(6_000))
+    }
+
     /// A settled-fills delta that is missing makes every later group of that
     /// account untrusted: answers fall back to the log and stay right.
     @Test func aMissingSettledDeltaFallsBackToTheLog() throws {
