@@ -45,6 +45,43 @@ extension AccountProjection {
     }
 }
 
+/// A list that only grows, as checkpoint groups store it: each group the entries
+/// added since the group before, after where they start in the list (and, for
+/// closed orders, the generation they belong to, before that).
+enum GroupAdditions {
+    /// The entries of `list` from `start` on.
+    static func encode<T>(_ list: [T], from start: Int, into w: inout ByteWriter, _ write: (inout ByteWriter, T) -> Void) {
+        w.varint(UInt64(start))
+        w.varint(UInt64(list.count - start))
+        for item in list[start...] { write(&w, item) }
+    }
+
+    /// The whole list of `count` entries from the additions of every group, in
+    /// group order, passing over those `belongs` (reading any prefix) refuses.
+    /// Each must start where the one before ended, and together they must add up
+    /// to `count`, or it throws (one missing).
+    static func decode<T>(_ deltas: [UnsafeRawBufferPointer], count: Int, capacity: Int, of what: String,
+                          belongs: (inout ByteReader) throws(CodecError) -> Bool = { _ in true },
+                          _ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> [T] {
+        // An entry is at least 10 bytes: a damaged count cannot reserve more than
+        // the deltas could hold.
+        guard count <= deltas.reduce(0, { $0 + $1.count }) / 10 else { throw .malformed("\(what) count") }
+        var list: [T] = []
+        list.reserveCapacity(max(capacity, count))
+        for delta in deltas {
+            var r = ByteReader(delta)
+            guard try belongs(&r) else { continue }
+            guard try r.nonNegativeInt() == list.count else { throw .malformed("\(what) added out of turn") }
+            let added = try r.length()
+            guard added <= count - list.count else { throw .malformed("\(what) count") }
+            for _ in 0..<added { list.append(try read(&r)) }
+            guard r.remaining == 0 else { throw .malformed("trailing bytes in \(what)") }
+        }
+        guard list.count == count else { throw .malformed("\(what) missing") }
+        return list
+    }
+}
+
 extension ClosedOrders {
     /// Attaches an older generation stored apart (`encodedOlder()`), if it is the
     /// one this projection's closings rotated to.
@@ -55,27 +92,23 @@ extension ClosedOrders {
     }
 
     /// Attaches the recent generation stored apart, from the entries groups added
-    /// to it (`encodedRecent(from:)`), in group order. Deltas of other generations
-    /// are passed over; those of this one must follow on from each other and add
-    /// up to the entries this projection had, or it throws (a delta missing).
+    /// to it (`encodedRecent(from:)`), in group order. Additions to other
+    /// generations are passed over; see `GroupAdditions.decode`.
     public mutating func attachRecent(encoded deltas: [UnsafeRawBufferPointer]) throws(CodecError) {
         guard let count = recentStoredApart else { throw .malformed("recent closed orders are not apart") }
-        // An entry is at least 10 bytes: a damaged count cannot reserve more than
-        // the deltas could hold.
-        guard count <= deltas.reduce(0, { $0 + $1.count }) / 10 else { throw .malformed("recent closed orders count") }
-        var entries: [Entry] = []
-        entries.reserveCapacity(Self.recentCapacity(holding: count))
-        for delta in deltas {
-            var r = ByteReader(delta)
-            guard try r.nonNegativeInt() == rotations else { continue }
-            guard try r.nonNegativeInt() == entries.count else { throw .malformed("recent closed orders delta out of turn") }
-            let added = try r.length()
-            guard added <= count - entries.count else { throw .malformed("recent closed orders count") }
-            for _ in 0..<added { entries.append(try r.closedOrder()) }
-            guard r.remaining == 0 else { throw .malformed("trailing bytes in recent closed orders") }
-        }
-        guard entries.count == count else { throw .malformed("recent closed orders missing") }
-        attachRecent(entries)
+        let rotations = rotations
+        attachRecent(try GroupAdditions.decode(deltas, count: count, capacity: Self.recentCapacity(holding: count), of: "recent closed orders",
+                                               belongs: { (r: inout ByteReader) throws(CodecError) in try r.nonNegativeInt() == rotations },
+                                               { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }))
+    }
+
+    /// The entries the recent generation holds from `start` on, as a checkpoint
+    /// group stores those it added (see `attachRecent(encoded:)`).
+    public func encodedRecent(from start: Int) -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + 40 * (recentEntries.count - start))
+        w.varint(UInt64(rotations))
+        GroupAdditions.encode(recentEntries, from: start, into: &w) { w, e in w.closedOrder(e) }
+        return w.bytes
     }
 }
 
@@ -84,32 +117,18 @@ extension LocalProjection {
     /// closed since the group before (see `attachClosedPositions(encoded:)`).
     public func encodedClosedPositions(from start: Int) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + 80 * (closedPositions.count - start))
-        w.varint(UInt64(start))
-        w.list(Array(closedPositions[start...])) { w, c in w.closedPosition(c) }
+        GroupAdditions.encode(closedPositions, from: start, into: &w) { w, c in w.closedPosition(c) }
         return w.bytes
     }
 
     /// Attaches the closed positions of a projection decoded without them, from
-    /// what each group added (`encodedClosedPositions(from:)`), in group order:
-    /// each must start where the one before ended, and together they must add up
-    /// to the count this projection had, or it throws (one missing).
+    /// what each group added (`encodedClosedPositions(from:)`), in group order;
+    /// see `GroupAdditions.decode`.
     public mutating func attachClosedPositions(encoded deltas: [UnsafeRawBufferPointer]) throws(CodecError) {
         guard let count = closedPositionsStoredApart else { throw .malformed("closed positions are not apart") }
-        // An entry is at least 10 bytes: a damaged count cannot reserve more than
-        // the deltas could hold.
-        guard count <= deltas.reduce(0, { $0 + $1.count }) / 10 else { throw .malformed("closed positions count") }
-        var positions: [ClosedPosition] = []
-        positions.reserveCapacity(count)
-        for delta in deltas {
-            var r = ByteReader(delta)
-            guard try r.nonNegativeInt() == positions.count else { throw .malformed("closed positions delta out of turn") }
-            let added = try r.length()
-            guard added <= count - positions.count else { throw .malformed("closed positions count") }
-            for _ in 0..<added { positions.append(try r.closedPosition()) }
-            guard r.remaining == 0 else { throw .malformed("trailing bytes in closed positions") }
+        closedPositions = try GroupAdditions.decode(deltas, count: count, capacity: count, of: "closed positions") {
+            (r: inout ByteReader) throws(CodecError) in try r.closedPosition()
         }
-        guard positions.count == count else { throw .malformed("closed positions missing") }
-        closedPositions = positions
         closedPositionsStoredApart = nil
     }
 

@@ -110,16 +110,6 @@ public struct ClosedOrders: Sendable, Equatable {
     /// The recent generation's entries, in closing order.
     public var recentEntries: [Entry] { recent.entries }
 
-    /// The entries the recent generation holds from `start` on, as a checkpoint
-    /// group stores those it added (see `attachRecent(encoded:)`).
-    public func encodedRecent(from start: Int) -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + 40 * (recent.entries.count - start))
-        w.varint(UInt64(rotations))
-        w.varint(UInt64(start))
-        w.list(Array(recent.entries[start...])) { w, e in w.closedOrder(e) }
-        return w.bytes
-    }
-
     /// The two generations' entries, older first, each in closing order (an older
     /// generation attached from a checkpoint is decoded for it).
     public var generations: (older: [Entry], recent: [Entry]) { (olderStored?.entries() ?? older.entries, recent.entries) }

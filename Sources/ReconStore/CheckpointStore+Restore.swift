@@ -28,14 +28,12 @@ extension CheckpointStore {
             if groupOfKey > groupSeq { break }
             if key.count == 9 + wanted.count && key[9...].elementsEqual(wanted) {
                 let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
-                if key[8] == Self.settledMarker {
-                    apart.settledDeltas.append((groupOfKey, value))
-                } else if key[8] == Self.closedOrdersMarker {
-                    apart.olderClosedOrders.append((groupOfKey, value))
-                } else if key[8] == Self.recentClosedOrdersMarker {
-                    apart.recentClosedOrders.append(value)
-                } else if key[8] == Self.closedPositionsMarker {
-                    apart.closedPositions.append(value)
+                switch Apart(rawValue: key[8]) {
+                case .settledFills: apart.settledDeltas.append((groupOfKey, value))
+                case .olderClosedOrders: apart.olderClosedOrders.append((groupOfKey, value))
+                case .recentClosedOrders: apart.recentClosedOrders.append(value)
+                case .closedPositions: apart.closedPositions.append(value)
+                case nil: break
                 }
             }
             code = mdb_cursor_get(c, &k, &v, MDB_NEXT)

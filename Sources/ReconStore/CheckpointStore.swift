@@ -98,41 +98,28 @@ public final class CheckpointStore: @unchecked Sendable {
         }
     }
 
-    /// Marks a key as a settled-fills delta; never a byte of UTF-8 text.
-    static let settledMarker: UInt8 = 0xFF
-
-    static func settledKey(seq: UInt64, account: String) -> [UInt8] {
-        seq.bigEndianBytes + [settledMarker] + Array(account.utf8)
+    /// What a group stores apart from an account's entry, by the byte that marks
+    /// its key (`seq‖marker‖account`). None of these bytes occurs in UTF-8, so they
+    /// sort after every account's own key, in this order.
+    enum Apart: UInt8 {
+        /// The positions the account closed since the group before.
+        case closedPositions = 0xFC
+        /// The entries the account's recent closed orders gained since then.
+        case recentClosedOrders = 0xFD
+        /// The older generation of closed orders, when it rotated since then.
+        case olderClosedOrders = 0xFE
+        /// The fills that settled since then.
+        case settledFills = 0xFF
     }
 
-    /// Marks a key as an older generation of closed orders; never a byte of UTF-8
-    /// text, and sorts before the settled-fills marker.
-    static let closedOrdersMarker: UInt8 = 0xFE
-
-    static func closedOrdersKey(seq: UInt64, account: String) -> [UInt8] {
-        seq.bigEndianBytes + [closedOrdersMarker] + Array(account.utf8)
-    }
-
-    /// Marks a key as the entries a group added to an account's recent closed
-    /// orders; never a byte of UTF-8 text.
-    static let recentClosedOrdersMarker: UInt8 = 0xFD
-
-    static func recentClosedOrdersKey(seq: UInt64, account: String) -> [UInt8] {
-        seq.bigEndianBytes + [recentClosedOrdersMarker] + Array(account.utf8)
-    }
-
-    /// Marks a key as the positions an account closed since the group before;
-    /// never a byte of UTF-8 text, and sorts before the other markers.
-    static let closedPositionsMarker: UInt8 = 0xFC
-
-    static func closedPositionsKey(seq: UInt64, account: String) -> [UInt8] {
-        seq.bigEndianBytes + [closedPositionsMarker] + Array(account.utf8)
+    static func key(seq: UInt64, account: String, apart: Apart) -> [UInt8] {
+        seq.bigEndianBytes + [apart.rawValue] + Array(account.utf8)
     }
 
     /// Whether a key of a group (after its seq) is an account's own entry, not
     /// one stored apart or the group's marker.
     static func isAccountEntry(_ key: UnsafeRawBufferPointer) -> Bool {
-        key.count > 8 && key[8] < closedPositionsMarker
+        key.count > 8 && Apart(rawValue: key[8]) == nil
     }
 
     /// The seq of the newest complete checkpoint group, 0 if none.
@@ -348,7 +335,7 @@ public final class CheckpointStore: @unchecked Sendable {
             entries.append((Self.key(seq: seq, account: name), entry.encoded(historyApart: true)))
             let positionsStored = storedApart.closedPositions[name] ?? 0
             if account.local.closedPositions.count > positionsStored {
-                entries.append((Self.closedPositionsKey(seq: seq, account: name), account.local.encodedClosedPositions(from: positionsStored)))
+                entries.append((Self.key(seq: seq, account: name, apart: .closedPositions), account.local.encodedClosedPositions(from: positionsStored)))
                 storedApart.closedPositions[name] = account.local.closedPositions.count
             }
             let closed = account.local.closedOrders
@@ -356,15 +343,15 @@ public final class CheckpointStore: @unchecked Sendable {
             // every entry of it is added here.
             let recentStored = storedApart.closedOrderRotations[name] == closed.rotations ? storedApart.recentClosedOrders[name] ?? 0 : 0
             if closed.recentEntries.count > recentStored {
-                entries.append((Self.recentClosedOrdersKey(seq: seq, account: name), closed.encodedRecent(from: recentStored)))
+                entries.append((Self.key(seq: seq, account: name, apart: .recentClosedOrders), closed.encodedRecent(from: recentStored)))
             }
             storedApart.recentClosedOrders[name] = closed.recentEntries.count
             if closed.rotations > 0 && storedApart.closedOrderRotations[name] != closed.rotations {
-                entries.append((Self.closedOrdersKey(seq: seq, account: name), closed.encodedOlder()))
+                entries.append((Self.key(seq: seq, account: name, apart: .olderClosedOrders), closed.encodedOlder()))
             }
             storedApart.closedOrderRotations[name] = closed.rotations
             let settled = account.local.settledFills
-            entries.append((Self.settledKey(seq: seq, account: name), settled.encodedDelta(since: storedApart.settledFills[name] ?? 0)))
+            entries.append((Self.key(seq: seq, account: name, apart: .settledFills), settled.encodedDelta(since: storedApart.settledFills[name] ?? 0)))
             storedApart.settledFills[name] = settled.count
         }
         try log.writeDerived(into: log.checkpoints, entries)

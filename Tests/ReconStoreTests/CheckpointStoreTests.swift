@@ -206,7 +206,7 @@ import ReconTestSupport
         #expect(try store.projection(at: 50_000).accounts["bot1"] == folded("bot1", 50_000))
 
         // The first generation goes: groups from its rotation to the next fall back.
-        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.closedOrdersKey(seq: firstGroupOf[1]!, account: "bot1")))
+        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.key(seq: firstGroupOf[1]!, account: "bot1", apart: .olderClosedOrders)))
         #expect(try store.nearest(account: "bot1", atOrBefore: firstGroupOf[2]! - 1).seq == 0)
         #expect(try store.nearest(account: "bot1", atOrBefore: firstGroupOf[1]! - 1).seq == firstGroupOf[1]! - 5_000)
         #expect(try store.nearest(account: "bot1", atOrBefore: 50_000).seq == 50_000, "groups of the second generation are unaffected")
@@ -237,7 +237,7 @@ import ReconTestSupport
         let lost = UInt64((secondStart + 3) * 5_000)
         let nextRotation = UInt64((atGroups.firstIndex { $0.rotations == 2 }! + 1) * 5_000)
         #expect(atGroups[secondStart + 2].rotations == 1, "the group that loses its delta is still of the second generation")
-        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.recentClosedOrdersKey(seq: lost, account: "bot1")))
+        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.key(seq: lost, account: "bot1", apart: .recentClosedOrders)))
         #expect(try store.nearest(account: "bot1", atOrBefore: lost - 1).seq == lost - 5_000)
         #expect(try store.nearest(account: "bot1", atOrBefore: lost).seq == 0)
         #expect(try store.nearest(account: "bot1", atOrBefore: nextRotation - 1).seq == 0)
@@ -275,7 +275,7 @@ import ReconTestSupport
         }
         #expect(closing.count == deltas.count, "a group stores closed positions when the account closed some since the one before")
         let lost = try #require(closing.first { $0 >= 3_000 && $0 < 6_000 })
-        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.closedPositionsKey(seq: lost, account: "acct1")))
+        #expect(try log.removeDerived(log.checkpoints, key: CheckpointStore.key(seq: lost, account: "acct1", apart: .closedPositions)))
         #expect(try store.nearest(account: "acct1", atOrBefore: lost - 1).seq == lost - 500)
         #expect(try store.nearest(account: "acct1", atOrBefore: 6_000).seq == 0)
         #expect(try store.nearest(account: "acct2", atOrBefore: 6_000).seq == 6_000, "the other account is unaffected")
@@ -289,7 +289,7 @@ import ReconTestSupport
         let (log, all) = try makeLog(dir, events: 6_000, accounts: 2)
         let store = CheckpointStore(log: log, interval: 500)
         #expect(try store.catchUp() == 12)
-        let removed = try log.removeDerived(log.checkpoints, key: CheckpointStore.settledKey(seq: 2_500, account: "acct2"))
+        let removed = try log.removeDerived(log.checkpoints, key: CheckpointStore.key(seq: 2_500, account: "acct2", apart: .settledFills))
         #expect(removed)
         for seq: UInt64 in [2_400, 2_600, 5_999] {
             var expected = AccountProjection(account: "acct2")
