@@ -56,6 +56,38 @@ enum GroupAdditions {
         for item in list[start...] { write(&w, item) }
     }
 
+    /// Writes such a list inside an account's entry: only its count when its
+    /// entries are stored apart (`storedApart`, a projection read without them, or
+    /// `apart` and there are entries: one canonical form each), else the list.
+    static func writeInEntry<T>(_ list: [T], storedApart: Int?, apart: Bool, into w: inout ByteWriter,
+                                _ write: (inout ByteWriter, T) -> Void) {
+        if let count = storedApart ?? (apart && !list.isEmpty ? list.count : nil) {
+            w.u8(0)
+            w.varint(UInt64(count))
+        } else {
+            w.u8(1)
+            w.list(list, write)
+        }
+    }
+
+    /// Reads what `writeInEntry` wrote: the list, or nil and how many entries are
+    /// stored apart.
+    static func readInEntry<T>(_ r: inout ByteReader, of what: String, capacity: (Int) -> Int = { $0 },
+                               _ read: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> (list: [T]?, apartCount: Int?) {
+        switch try r.u8() {
+        case 0:
+            // The entries are elsewhere, so the count is not bounded by these bytes
+            // (`decode` bounds it by the additions').
+            let count = try r.nonNegativeInt()
+            guard count > 0 else { throw .malformed("\(what) count") }
+            return (nil, count)
+        case 1:
+            let count = try r.length()
+            return (try r.items(count, capacity: capacity(count), read), nil)
+        default: throw .malformed("\(what) flag")
+        }
+    }
+
     /// The whole list of `count` entries from the additions of every group, in
     /// group order, passing over those `belongs` (reading any prefix) refuses.
     /// Each must start where the one before ended, and together they must add up
@@ -164,13 +196,8 @@ extension LocalProjection {
             w.u8(1)
             w.list(closedOrders.generations.older) { w, e in w.closedOrder(e) }
         }
-        let recentCount = closedOrders.recentEntries.count
-        if let apart = closedOrders.recentStoredApart ?? (historyApart && recentCount > 0 ? recentCount : nil) {
-            w.u8(0)
-            w.varint(UInt64(apart))
-        } else {
-            w.u8(1)
-            w.list(closedOrders.recentEntries) { w, e in w.closedOrder(e) }
+        GroupAdditions.writeInEntry(closedOrders.recentEntries, storedApart: closedOrders.recentStoredApart, apart: historyApart, into: &w) {
+            w, e in w.closedOrder(e)
         }
         w.sortedMap(positions) { w, p in
             w.string(p.symbol)
@@ -234,12 +261,8 @@ extension LocalProjection {
             w.string(f.other)
             w.varint(f.firstSeq)
         }
-        if let apart = closedPositionsStoredApart ?? (historyApart && !closedPositions.isEmpty ? closedPositions.count : nil) {
-            w.u8(0)
-            w.varint(UInt64(apart))
-        } else {
-            w.u8(1)
-            w.list(closedPositions) { w, c in w.closedPosition(c) }
+        GroupAdditions.writeInEntry(closedPositions, storedApart: closedPositionsStoredApart, apart: historyApart, into: &w) {
+            w, c in w.closedPosition(c)
         }
         w.sortedMap(earlyFills) { w, qty in w.decimal(qty) }
         w.varint(UInt64(duplicateFillsIgnored))
@@ -273,21 +296,10 @@ extension LocalProjection {
         case 1: older = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedOrder() }
         default: throw .malformed("closed orders flag")
         }
-        switch try r.u8() {
-        case 0:
-            // The entries are elsewhere, so the count is not bounded by these bytes
-            // (`attachRecent` bounds it by the deltas').
-            let recentCount = try r.nonNegativeInt()
-            guard recentCount > 0 else { throw .malformed("recent closed orders count") }
-            p.closedOrders = ClosedOrders(older: older, recent: nil, recentCount: recentCount, rotations: rotations)
-        case 1:
-            let recentCount = try r.length()
-            let recent = try r.items(recentCount, capacity: ClosedOrders.recentCapacity(holding: recentCount)) {
-                (r: inout ByteReader) throws(CodecError) in try r.closedOrder()
-            }
-            p.closedOrders = ClosedOrders(older: older, recent: recent, rotations: rotations)
-        default: throw .malformed("recent closed orders flag")
+        let recent = try GroupAdditions.readInEntry(&r, of: "recent closed orders", capacity: ClosedOrders.recentCapacity(holding:)) {
+            (r: inout ByteReader) throws(CodecError) in try r.closedOrder()
         }
+        p.closedOrders = ClosedOrders(older: older, recent: recent.list, recentCount: recent.apartCount ?? 0, rotations: rotations)
         p.positions = try r.map { (r: inout ByteReader) throws(CodecError) in
             let symbol = try r.string(), qty = try r.decimal(), cost = try r.decimal()
             var lp = LocalPosition(symbol: symbol, settlementAsset: "", firstSeq: 0, lastSeq: 0)
@@ -337,15 +349,11 @@ extension LocalProjection {
             return IntegrityFinding(kind: kind, seq: try r.varint(), fillId: try r.string(), orderId: try r.string(), symbol: try r.string(),
                                     local: try r.string(), other: try r.string(), firstSeq: try r.varint())
         }
-        switch try r.u8() {
-        case 0:
-            // Elsewhere, so not bounded by these bytes (`attachClosedPositions` bounds it).
-            let count = try r.nonNegativeInt()
-            guard count > 0 else { throw .malformed("closed positions count") }
-            p.closedPositionsStoredApart = count
-        case 1: p.closedPositions = try r.list { (r: inout ByteReader) throws(CodecError) in try r.closedPosition() }
-        default: throw .malformed("closed positions flag")
+        let closedPositions = try GroupAdditions.readInEntry(&r, of: "closed positions") {
+            (r: inout ByteReader) throws(CodecError) in try r.closedPosition()
         }
+        p.closedPositions = closedPositions.list ?? []
+        p.closedPositionsStoredApart = closedPositions.apartCount
         p.earlyFills = try r.map { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
         p.duplicateFillsIgnored = try r.nonNegativeInt()
         p.maxTsMs = try r.svarint()
