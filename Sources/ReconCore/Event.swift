@@ -286,23 +286,30 @@ public struct ExchangeSnapshot: Sendable, Equatable {
     public var openOrderList: SnapshotList<RemoteOrder>?
     public var balances: [RemoteBalance]?
     public var equity: ExactDecimal?
-    public var prices: [MarkPrice]?
+    public var prices: [MarkPrice]? {
+        get { priceList?.items }
+        set { priceList = newValue.map(SnapshotList.init) }
+    }
+    /// The marks as held: read from the log, kept as bytes like the two lists
+    /// above. The reducer decodes them only when its marks are read (see
+    /// `MarkBook`): decoding a snapshot's 50 marks was a tenth of decoding a log.
+    public var priceList: SnapshotList<MarkPrice>?
     /// The symbols the position and order lists cover; nil means all.
     public var symbols: [String]?
 
     public init(positions: [RemotePosition]? = nil, openOrders: [RemoteOrder]? = nil, balances: [RemoteBalance]? = nil,
                 equity: ExactDecimal? = nil, prices: [MarkPrice]? = nil, symbols: [String]? = nil) {
         self.init(positionList: positions.map(SnapshotList.init), openOrderList: openOrders.map(SnapshotList.init),
-                  balances: balances, equity: equity, prices: prices, symbols: symbols)
+                  balances: balances, equity: equity, priceList: prices.map(SnapshotList.init), symbols: symbols)
     }
 
     public init(positionList: SnapshotList<RemotePosition>?, openOrderList: SnapshotList<RemoteOrder>?,
-                balances: [RemoteBalance]?, equity: ExactDecimal?, prices: [MarkPrice]?, symbols: [String]?) {
+                balances: [RemoteBalance]?, equity: ExactDecimal?, priceList: SnapshotList<MarkPrice>?, symbols: [String]?) {
         self.positionList = positionList
         self.openOrderList = openOrderList
         self.balances = balances
         self.equity = equity
-        self.prices = prices
+        self.priceList = priceList
         self.symbols = symbols
     }
 }

@@ -197,14 +197,12 @@ public enum EventCodec {
                 try r.list { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
             }
             let equity = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
-            let prices = try r.optional { (r: inout ByteReader) throws(CodecError) in
-                try r.list { (r: inout ByteReader) throws(CodecError) in MarkPrice(symbol: try r.string(), mark: try r.decimal()) }
-            }
+            let prices = try r.snapshotList(itemBytes: nil, checkItem: ByteReader.skipMarkPrice, readItem: ByteReader.readMarkPrice)
             let symbols = try r.optional { (r: inout ByteReader) throws(CodecError) in
                 try r.list { (r: inout ByteReader) throws(CodecError) in try r.string() }
             }
             body.initialize(to: .exchangeSnapshot(ExchangeSnapshot(positionList: positions, openOrderList: orders, balances: balances,
-                                                                   equity: equity, prices: prices, symbols: symbols)))
+                                                                   equity: equity, priceList: prices, symbols: symbols)))
         case .exchangeFills:
             let from = try r.svarint()
             let to = try r.svarint()

@@ -110,7 +110,7 @@ extension Reconciler {
         for i in spot.sorted(by: { $0.symbol < $1.symbol }) {
             let amount = held(i.base)
             guard !amount.isZero else { continue }
-            guard let mark = remote.marks[i.symbol]?.mark else { return (nil, "no mark price for \(i.symbol)") }
+            guard let mark = remote.mark(of: i.symbol)?.mark else { return (nil, "no mark price for \(i.symbol)") }
             baseValue += amount * mark
         }
         let inventory = Inventory(baseValue: baseValue, equity: held(quote) + baseValue, basis: basis,

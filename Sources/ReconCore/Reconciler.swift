@@ -687,7 +687,7 @@ public enum Reconciler {
                                               reason: "adopt the venue's record of fill \(id)"))
             case .positionQtyMismatch, .positionMissingLocal, .positionMissingRemote:
                 guard let symbol = d.symbol, let delta = d.delta, !adoptedSymbols.contains(symbol) else { continue }
-                let price = projection.remote.marks[symbol]?.mark ?? projection.remote.positions.item(forKey: symbol)?.entryPrice ?? 0
+                let price = projection.remote.mark(of: symbol)?.mark ?? projection.remote.positions.item(forKey: symbol)?.entryPrice ?? 0
                 let t = thresholds()
                 let auto = t.autoCorrect && d.baseSeverity != .critical && delta.magnitude <= t.maxAutoCorrectionSize
                     && delta.magnitude * price <= t.maxAutoCorrectionAmount

@@ -15,9 +15,15 @@ public struct RemoteProjection: Sendable, Equatable {
     public var equity: ExactDecimal?
     public var equitySeq: UInt64 = 0
     public var equityAsOfMs: Int64 = 0
-    /// Latest mark per symbol. Set only here (see `markSlots`).
-    public internal(set) var marks: [String: MarkState] = [:]
-    private var markSlots = MarkSlots()
+    /// Latest mark per symbol.
+    public internal(set) var marks: [String: MarkState] {
+        get { markBook.marks }
+        set { markBook = MarkBook(marks: newValue) }
+    }
+    private var markBook = MarkBook()
+
+    /// The latest mark of `symbol` (`marks[symbol]`, without writing them all out).
+    public func mark(of symbol: String) -> MarkState? { markBook.mark(of: symbol) }
     /// The venue's trade history, by `fill_id`; a later window's record replaces an earlier one.
     public var fills: [IDKey: RemoteFill] = [:]
     /// Covered time ranges of trade history, merged, in order.
@@ -44,6 +50,10 @@ public protocol SectionItem: Sendable, Equatable {
 }
 
 extension RemotePosition: SectionItem {
+    public var sectionKey: String { symbol }
+}
+
+extension MarkPrice: SectionItem {
     public var sectionKey: String { symbol }
 }
 
@@ -302,30 +312,50 @@ public struct TimeRange: Sendable, Equatable {
     public func contains(_ t: Int64) -> Bool { t >= fromMs && t <= toMs }
 }
 
-/// Where the symbols of the last prices list sit in `marks`, so that the next
-/// list naming the same symbols in the same order (a venue lists its marks the
-/// same way every time) writes them without hashing a symbol: a snapshot's 50
-/// marks were a tenth of a full replay. The indices stay valid because marks
-/// are only ever added, here, and this is rebuilt after each addition. Not part
-/// of the projection's value.
-struct MarkSlots: Sendable, Equatable {
-    var symbols: [String] = []
-    var indices: [Dictionary<String, MarkState>.Index] = []
+/// The marks: those written out, under the latest prices list, which is kept as
+/// it came (bytes, when read from the log) and decoded only when the marks are
+/// read. A venue lists the same symbols in the same order every time, so the
+/// next list replaces it whole, and a replay decodes none of the tens of
+/// thousands of lists it folds (their 50 marks each were a tenth of decoding a
+/// log). A list naming other symbols first writes the latest one out.
+struct MarkBook: Sendable, Equatable {
+    private var written: [String: MarkState] = [:]
+    private var latest: (list: SnapshotList<MarkPrice>, seq: UInt64)?
 
-    static func == (_: MarkSlots, _: MarkSlots) -> Bool { true }
-}
+    init() {}
 
-extension RemoteProjection {
-    /// Each listed symbol's mark becomes the listed one (a symbol listed twice: its later mark).
-    mutating func updateMarks(_ prices: [MarkPrice], seq: UInt64) {
-        if prices.count == markSlots.symbols.count && prices.indices.allSatisfy({ prices[$0].symbol == markSlots.symbols[$0] }) {
-            for (at, price) in prices.enumerated() {
-                marks.values[markSlots.indices[at]] = MarkState(mark: price.mark, seq: seq)
-            }
-            return
+    init(marks: [String: MarkState]) {
+        written = marks
+    }
+
+    /// Each listed symbol's mark becomes the listed one (a symbol listed twice:
+    /// its later mark).
+    mutating func update(_ prices: SnapshotList<MarkPrice>, seq: UInt64) {
+        if let latest, !latest.list.hasSameKeys(as: prices) {
+            Self.write(latest.list, seq: latest.seq, into: &written)
         }
-        for price in prices { marks[price.symbol] = MarkState(mark: price.mark, seq: seq) }
-        markSlots = MarkSlots(symbols: prices.map(\.symbol), indices: prices.map { marks.index(forKey: $0.symbol)! })
+        latest = (prices, seq)
+    }
+
+    /// One symbol's mark, found without writing the marks out.
+    func mark(of symbol: String) -> MarkState? {
+        if let latest, let price = latest.list.lastItem(keyed: symbol) { return MarkState(mark: price.mark, seq: latest.seq) }
+        return written[symbol]
+    }
+
+    var marks: [String: MarkState] {
+        var marks = written
+        if let latest { Self.write(latest.list, seq: latest.seq, into: &marks) }
+        return marks
+    }
+
+    private static func write(_ prices: SnapshotList<MarkPrice>, seq: UInt64, into marks: inout [String: MarkState]) {
+        for price in prices.items { marks[price.symbol] = MarkState(mark: price.mark, seq: seq) }
+    }
+
+    /// Equal when they give the same marks, however they are held.
+    static func == (lhs: MarkBook, rhs: MarkBook) -> Bool {
+        lhs.marks == rhs.marks
     }
 }
 
@@ -372,7 +402,7 @@ extension RemoteProjection {
                 equitySeq = seq
                 equityAsOfMs = asOf
             }
-            if let prices = x.prices { updateMarks(prices, seq: seq) }
+            if let prices = x.priceList { markBook.update(prices, seq: seq) }
             latestSnapshotMs = max(latestSnapshotMs ?? .min, asOf)
         case .exchangeFills(let x):
             for f in x.fills { fills[f.fillId] = RemoteFill(record: f, seq: seq) }

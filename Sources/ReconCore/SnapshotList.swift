@@ -66,6 +66,19 @@ extension SnapshotList where Item: SectionItem {
     }
 }
 
+extension SnapshotList where Item: SectionItem {
+    /// Whether both list the same keys in the same order. Two lists held as bytes
+    /// are compared by their keys' bytes, stepping over the rest of each item, so
+    /// neither is decoded.
+    func hasSameKeys(as other: SnapshotList) -> Bool {
+        guard count == other.count else { return false }
+        if case .encoded(let mine) = storage, case .encoded(let theirs) = other.storage {
+            return mine.hasSameKeys(as: theirs)
+        }
+        return items.elementsEqual(other.items) { IDKey($0.sectionKey) == IDKey($1.sectionKey) }
+    }
+}
+
 /// A list's items as the codec wrote them, back to back, each beginning with
 /// its key as a string, with the reader of one item and the step over one;
 /// decoded once, at the first read.
@@ -107,6 +120,29 @@ final class EncodedItems<Item: Sendable>: Sendable {
                 guard let found else { return nil }
                 r.offset = found
                 return try readItem(&r)
+            }
+        }
+    }
+
+    /// Whether `other` holds as many items, under the same keys (compared as
+    /// bytes), in the same order.
+    func hasSameKeys(as other: EncodedItems) -> Bool {
+        guard count == other.count else { return false }
+        return reading { (mine: inout ByteReader) throws(CodecError) in
+            other.reading { (theirs: inout ByteReader) throws(CodecError) in
+                for _ in 0..<count {
+                    let (myItem, theirItem) = (mine.offset, theirs.offset)
+                    let length = try mine.length()
+                    guard try theirs.length() == length,
+                          UnsafeRawBufferPointer(rebasing: mine.base[mine.offset..<mine.offset + length])
+                            .elementsEqual(UnsafeRawBufferPointer(rebasing: theirs.base[theirs.offset..<theirs.offset + length]))
+                    else { return false }
+                    mine.offset = myItem
+                    theirs.offset = theirItem
+                    try skipItem(&mine)
+                    try skipItem(&theirs)
+                }
+                return true
             }
         }
     }
@@ -301,6 +337,15 @@ extension ByteReader {
         try r.skipDecimal()
         try r.skipDecimal()
         if try r.isPresent() { try r.skipDecimal() }
+    }
+
+    static func skipMarkPrice(_ r: inout ByteReader) throws(CodecError) {
+        try r.skipString()
+        try r.skipDecimal()
+    }
+
+    static func readMarkPrice(_ r: inout ByteReader) throws(CodecError) -> MarkPrice {
+        MarkPrice(symbol: try r.string(), mark: try r.decimal())
     }
 
     static func readOpenOrder(_ r: inout ByteReader) throws(CodecError) -> RemoteOrder {

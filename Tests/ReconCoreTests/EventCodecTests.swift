@@ -17,7 +17,7 @@ import Testing
         }
     }
 
-    /// A decoded snapshot holds its positions and open orders as their bytes;
+    /// A decoded snapshot holds its positions, open orders and marks as their bytes;
     /// read, they are the lists that were encoded, every time.
     @Test(arguments: [4, 5] as [UInt64])
     func snapshotListsArriveAsBytesAndReadAsEncoded(seed: UInt64) throws {
@@ -33,7 +33,8 @@ import Testing
                 Issue.record("a snapshot decoded as \(decoded.type)")
                 continue
             }
-            for (list, original) in [(read.positionList?.isEncoded, snapshot.positions?.isEmpty), (read.openOrderList?.isEncoded, snapshot.openOrders?.isEmpty)] {
+            for (list, original) in [(read.positionList?.isEncoded, snapshot.positions?.isEmpty), (read.openOrderList?.isEncoded, snapshot.openOrders?.isEmpty),
+                                     (read.priceList?.isEncoded, snapshot.prices?.isEmpty)] {
                 // Present and not empty: held as bytes; empty or absent: as they were.
                 #expect(list == original.map { !$0 })
                 if list == true { encodedLists += 1 }
@@ -42,6 +43,8 @@ import Testing
             #expect(read.openOrderList?.count == snapshot.openOrders?.count)
             #expect(read.positions == snapshot.positions)
             #expect(read.openOrders == snapshot.openOrders)
+            #expect(read.priceList?.count == snapshot.prices?.count)
+            #expect(read.prices == snapshot.prices)
             #expect(read.positions == snapshot.positions, "read twice")
             #expect(decoded == event)
         }
