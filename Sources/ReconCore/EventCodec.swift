@@ -189,20 +189,23 @@ public enum EventCodec {
             guard kindIndex < TransferKind.allCases.count else { throw CodecError.malformed("unknown transfer kind") }
             body.initialize(to: .transfer(Transfer(asset: asset, amount: amount, kind: TransferKind.allCases[kindIndex])))
         case .exchangeSnapshot:
-            let positions = try r.snapshotList(itemBytes: listLengths.positions, checkItem: ByteReader.skipPosition,
-                                               readItem: ByteReader.readPosition)
-            let orders = try r.snapshotList(itemBytes: listLengths.openOrders, checkItem: ByteReader.skipOpenOrder,
-                                            readItem: ByteReader.readOpenOrder)
+            let positions = try r.findSnapshotList(itemBytes: listLengths.positions, checkItem: ByteReader.skipPosition)
+            let orders = try r.findSnapshotList(itemBytes: listLengths.openOrders, checkItem: ByteReader.skipOpenOrder)
             let balances = try r.optional { (r: inout ByteReader) throws(CodecError) in
                 try r.list { (r: inout ByteReader) throws(CodecError) in RemoteBalance(asset: try r.string(), total: try r.decimal()) }
             }
             let equity = try r.optional { (r: inout ByteReader) throws(CodecError) in try r.decimal() }
-            let prices = try r.snapshotList(itemBytes: nil, checkItem: ByteReader.skipMarkPrice, readItem: ByteReader.readMarkPrice)
+            let prices = try r.findSnapshotList(itemBytes: nil, digestingKeys: true, checkItem: ByteReader.skipMarkPrice)
             let symbols = try r.optional { (r: inout ByteReader) throws(CodecError) in
                 try r.list { (r: inout ByteReader) throws(CodecError) in try r.string() }
             }
-            body.initialize(to: .exchangeSnapshot(ExchangeSnapshot(positionList: positions, openOrderList: orders, balances: balances,
-                                                                   equity: equity, priceList: prices, symbols: symbols)))
+            let shared = r.copy(spanning: positions, orders, prices)
+            body.initialize(to: .exchangeSnapshot(ExchangeSnapshot(
+                positionList: positions.list(in: shared, checkItem: ByteReader.skipPosition, readItem: ByteReader.readPosition),
+                openOrderList: orders.list(in: shared, checkItem: ByteReader.skipOpenOrder, readItem: ByteReader.readOpenOrder),
+                balances: balances, equity: equity,
+                priceList: prices.list(in: shared, checkItem: ByteReader.skipMarkPrice, readItem: ByteReader.readMarkPrice),
+                symbols: symbols)))
         case .exchangeFills:
             let from = try r.svarint()
             let to = try r.svarint()

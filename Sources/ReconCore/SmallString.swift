@@ -75,6 +75,13 @@ enum SmallString {
     /// are ASCII and 16 bytes can be read there; nil otherwise. Only when
     /// `layoutHolds` (the caller asks once, not per string).
     @inline(__always) static func ascii(_ p: UnsafeRawBufferPointer, offset: Int, count: Int) -> String? {
+        guard let (low, high) = words(p, offset: offset, count: count), (low | high) & 0x8080_8080_8080_8080 == 0 else { return nil }
+        return unsafeBitCast((low, high | (asciiFlags | UInt64(count)) << 56), to: String.self)
+    }
+
+    /// The `count` (≤ 15) bytes at `offset` as `words(_:)` gives them, read as
+    /// two words when 16 bytes can be read there; nil otherwise.
+    @inline(__always) static func words(_ p: UnsafeRawBufferPointer, offset: Int, count: Int) -> (low: UInt64, high: UInt64)? {
         guard count <= 15, p.count - offset >= 16 else { return nil }
         var low = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
         var high = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
@@ -84,7 +91,6 @@ enum SmallString {
         } else {
             high &= (1 &<< UInt64(8 * (count - 8))) &- 1
         }
-        guard (low | high) & 0x8080_8080_8080_8080 == 0 else { return nil }
-        return unsafeBitCast((low, high | (asciiFlags | UInt64(count)) << 56), to: String.self)
+        return (low, high)
     }
 }

@@ -67,15 +67,60 @@ extension SnapshotList where Item: SectionItem {
 }
 
 extension SnapshotList where Item: SectionItem {
-    /// Whether both list the same keys in the same order. Two lists held as bytes
-    /// are compared by their keys' bytes, stepping over the rest of each item, so
-    /// neither is decoded.
+    /// Whether both list the same keys in the same order: for two lists the
+    /// decoder gave with their keys' digests, whether the digests are equal
+    /// (neither is decoded); for others, their items' keys compared as bytes.
     func hasSameKeys(as other: SnapshotList) -> Bool {
         guard count == other.count else { return false }
-        if case .encoded(let mine) = storage, case .encoded(let theirs) = other.storage {
-            return mine.hasSameKeys(as: theirs)
+        if case .encoded(let mine) = storage, case .encoded(let theirs) = other.storage,
+           let mine = mine.keysDigest, let theirs = theirs.keysDigest {
+            return mine == theirs
         }
         return items.elementsEqual(other.items) { IDKey($0.sectionKey) == IDKey($1.sectionKey) }
+    }
+}
+
+/// A snapshot list as found in a record's bytes (``ByteReader/findSnapshotList``).
+enum FoundList {
+    case absent
+    case empty
+    case found(count: Int, range: Range<Int>, keysDigest: KeysDigest?)
+
+    /// The list, its items read from `shared`, a copy of the record's bytes from
+    /// offset `start` on (``ByteReader/copy(spanning:)``).
+    func list<Item>(in shared: (bytes: [UInt8], start: Int),
+                    checkItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void,
+                    readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Item) -> SnapshotList<Item>? {
+        switch self {
+        case .absent: return nil
+        case .empty: return SnapshotList([])
+        case .found(let count, let range, let keysDigest):
+            return SnapshotList(encoded: EncodedItems(bytes: shared.bytes, range: range.lowerBound - shared.start..<range.upperBound - shared.start,
+                                                      count: count, keysDigest: keysDigest, readItem: readItem, skipItem: checkItem))
+        }
+    }
+}
+
+/// A digest of a list's keys, in order: 128 bits, two chains of `IDHash` from
+/// two seeds, each key hashed with the chain so far as its seed, so the order
+/// counts. Worked out by the decoding thread as it checks a list, so that the
+/// fold tells a list that repeats the last one's keys by comparing two numbers
+/// (comparing the keys' bytes there was a tenth of a full fold). Two key lists
+/// colliding on 128 bits is not a practical concern, as for the settled fills'
+/// keys.
+struct KeysDigest: Sendable, Equatable {
+    private var first: UInt64 = 0x243F_6A88_85A3_08D3
+    private var second: UInt64 = 0x1319_8A2E_0370_7344
+
+    /// Adds the key of `count` bytes at `offset` in `bytes`.
+    @inline(__always) mutating func add(_ bytes: UnsafeRawBufferPointer, offset: Int, count: Int) {
+        if let (low, high) = SmallString.words(bytes, offset: offset, count: count) {
+            first = IDHash.hashWords(low, high, count: UInt64(count), seed: first)
+            second = IDHash.hashWords(low, high, count: UInt64(count), seed: second)
+        } else {
+            first = IDHash.hash(bytes, offset: offset, count: count, seed: first)
+            second = IDHash.hash(bytes, offset: offset, count: count, seed: second)
+        }
     }
 }
 
@@ -83,8 +128,13 @@ extension SnapshotList where Item: SectionItem {
 /// its key as a string, with the reader of one item and the step over one;
 /// decoded once, at the first read.
 final class EncodedItems<Item: Sendable>: Sendable {
+    /// Shared with the snapshot's other lists (one copy of the record's bytes
+    /// for all of them); this list's items are `range` of it.
     private let bytes: [UInt8]
+    private let range: Range<Int>
     let count: Int
+    /// Its keys' digest, when the decoder worked it out.
+    let keysDigest: KeysDigest?
     private let readItem: @Sendable (inout ByteReader) throws(CodecError) -> Item
     private let skipItem: @Sendable (inout ByteReader) throws(CodecError) -> Void
     private let decoded = Mutex<AnyObject?>(nil)
@@ -92,10 +142,13 @@ final class EncodedItems<Item: Sendable>: Sendable {
     /// `bytes` must hold `count` items that `readItem` reads and `skipItem`
     /// steps over without failing (checked by the walk that found their end, or
     /// written by the encoder that gave their length).
-    init(bytes: [UInt8], count: Int, readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Item,
+    init(bytes: [UInt8], range: Range<Int>, count: Int, keysDigest: KeysDigest?,
+         readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Item,
          skipItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void) {
         self.bytes = bytes
+        self.range = range
         self.count = count
+        self.keysDigest = keysDigest
         self.readItem = readItem
         self.skipItem = skipItem
     }
@@ -124,29 +177,6 @@ final class EncodedItems<Item: Sendable>: Sendable {
         }
     }
 
-    /// Whether `other` holds as many items, under the same keys (compared as
-    /// bytes), in the same order.
-    func hasSameKeys(as other: EncodedItems) -> Bool {
-        guard count == other.count else { return false }
-        return reading { (mine: inout ByteReader) throws(CodecError) in
-            other.reading { (theirs: inout ByteReader) throws(CodecError) in
-                for _ in 0..<count {
-                    let (myItem, theirItem) = (mine.offset, theirs.offset)
-                    let length = try mine.length()
-                    guard try theirs.length() == length,
-                          UnsafeRawBufferPointer(rebasing: mine.base[mine.offset..<mine.offset + length])
-                            .elementsEqual(UnsafeRawBufferPointer(rebasing: theirs.base[theirs.offset..<theirs.offset + length]))
-                    else { return false }
-                    mine.offset = myItem
-                    theirs.offset = theirItem
-                    try skipItem(&mine)
-                    try skipItem(&theirs)
-                }
-                return true
-            }
-        }
-    }
-
     var items: [Item] {
         decoded.once {
             reading { (r: inout ByteReader) throws(CodecError) in try r.items(count, readItem) }
@@ -157,7 +187,7 @@ final class EncodedItems<Item: Sendable>: Sendable {
     /// CRC missed, 1 in 2³²), and stops the process rather than answer wrongly.
     private func reading<R>(_ body: (inout ByteReader) throws(CodecError) -> R) -> R {
         bytes.withUnsafeBytes { raw in
-            var r = ByteReader(raw)
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[range]))
             do {
                 return try body(&r)
             } catch {
@@ -238,37 +268,59 @@ public struct SnapshotListLengths: Sendable, Equatable {
 }
 
 extension ByteReader {
-    /// An optional list of a snapshot, kept as its bytes and decoded at its first
-    /// read (see ``SnapshotList``). `checkItem` steps over one item making every
-    /// check `readItem` makes, so a damaged list is refused here, as if it were
+    /// Where an optional list of a snapshot lies, its items checked (see
+    /// ``SnapshotList``). `checkItem` steps over one item making every check
+    /// `readItem` makes, so a damaged list is refused here, as if it were
     /// decoded; unless `itemBytes`, the items' length the encoder gave when the
-    /// record was written (``SnapshotListLengths``), says where they end.
-    /// Every item begins with its key, a string.
-    mutating func snapshotList<T>(itemBytes: Int?,
-                                  checkItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> Void,
-                                  readItem: @escaping @Sendable (inout ByteReader) throws(CodecError) -> T)
-        throws(CodecError) -> SnapshotList<T>? {
+    /// record was written (``SnapshotListLengths``), says where they end. Every
+    /// item begins with its key, a string; `digestingKeys` works out the keys'
+    /// digest as the items are checked (a list whose length is not given).
+    mutating func findSnapshotList(itemBytes: Int?, digestingKeys: Bool = false,
+                                   checkItem: (inout ByteReader) throws(CodecError) -> Void) throws(CodecError) -> FoundList {
         guard try isPresent() else {
             guard itemBytes == nil else { throw .malformed("a list length for an absent snapshot list") }
-            return nil
+            return .absent
         }
         let count = try length()
         guard count > 0 else {
             guard itemBytes == nil else { throw .malformed("a list length for an empty snapshot list") }
-            return SnapshotList([])
+            return .empty
         }
         let start = offset
+        var keysDigest: KeysDigest?
         if let itemBytes {
             // Every item takes at least a byte; a length outside the record is damage.
             guard itemBytes >= count && itemBytes <= remaining else { throw .malformed("snapshot list length \(itemBytes)") }
             offset += itemBytes
+        } else if digestingKeys {
+            var digest = KeysDigest()
+            for _ in 0..<count {
+                let item = offset
+                let keyBytes = try length()
+                digest.add(base, offset: offset, count: keyBytes)
+                offset = item
+                try checkItem(&self)
+            }
+            keysDigest = digest
         } else {
             for _ in 0..<count { try checkItem(&self) }
         }
-        let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: base[start..<offset]))
-        return SnapshotList(encoded: EncodedItems(bytes: bytes, count: count, readItem: readItem, skipItem: checkItem))
+        return .found(count: count, range: start..<offset, keysDigest: keysDigest)
     }
 
+    /// One copy of the bytes from the first found list's start to the last one's
+    /// end (`lists` in the order they lie), for all of them to share: a
+    /// snapshot's lists take one allocation,
+    /// not one each (the allocator's path for blocks of kilobytes was a quarter
+    /// of keeping them).
+    func copy(spanning lists: FoundList...) -> (bytes: [UInt8], start: Int) {
+        var span: Range<Int>?
+        for case .found(_, let range, _) in lists {
+            span = span.map { $0.lowerBound..<range.upperBound } ?? range
+        }
+        guard let span else { return ([], 0) }
+        return ([UInt8](UnsafeRawBufferPointer(rebasing: base[span])), span.lowerBound)
+    }
     /// The byte length of an optional list's items, each stepped over by
     /// `skipItem`; nil when the list is absent or empty.
     mutating func listItemBytes(_ skipItem: (inout ByteReader) throws(CodecError) -> Void) throws(CodecError) -> Int? {
