@@ -26,7 +26,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .target(name: "CCRC32C"),
-        .target(name: "ReconCore"),
+        .target(name: "CPrefetch"),
+        .target(name: "ReconCore", dependencies: ["CPrefetch"]),
         .target(
             name: "ReconStore",
             dependencies: ["CLMDB", "CCRC32C", "ReconCore", .product(name: "GRDB", package: "GRDB.swift")]
@@ -72,7 +73,7 @@ let package = Package(
 )
 
 // Swift targets only (the C ones, CLMDB and CCRC32C, take no Swift settings).
-for target in package.targets where target.type != .system && target.name != "CCRC32C" {
+for target in package.targets where target.type != .system && !["CCRC32C", "CPrefetch"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

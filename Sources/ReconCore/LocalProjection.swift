@@ -459,7 +459,8 @@ extension LocalProjection {
             }
             return
         }
-        if let first = settledFills[x.fillId] {
+        let settledKey = SettledFills.Key(x.fillId)
+        if let first = settledFills[settledKey] {
             if first.contentHash == x.contentHash(includingFee: true) {
                 duplicateFillsIgnored += 1
             } else {
@@ -468,6 +469,7 @@ extension LocalProjection {
             }
             return
         }
+        settledFills.prefetchSlot(of: settledKey)
         var record = x
         record.tsMs = nil
         fills[x.fillId] = LocalFill(record: record, seq: seq, tsMs: tsMs, synthetic: synthetic, contentHashes: contentHashes)
