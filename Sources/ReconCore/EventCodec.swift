@@ -470,6 +470,11 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
 public struct ByteReader {
     let base: UnsafeRawBufferPointer
     public internal(set) var offset: Int
+    /// Whether what was read so far made an object: a string too long to be
+    /// held in the string value, or a collection with room for items. A value
+    /// read without making one refers to no object, so its copy is its bytes
+    /// and dropping it frees nothing (see `EventsDecodedAhead.Chunk`).
+    public internal(set) var madeObjects = false
 
     public init(_ base: UnsafeRawBufferPointer, offset: Int = 0) {
         self.base = base
@@ -549,7 +554,10 @@ public struct ByteReader {
         // Records are checksummed before decoding and were valid UTF-8 when
         // written; the specialised decoding path (which would repair, not trap,
         // on bad bytes) avoids the generic validating initialiser's cost.
-        return String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
+        let string = String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)
+        // Short strings near the end of the bytes come here too, and are small.
+        if SmallString.bytes(of: string) == nil { madeObjects = true }
+        return string
     }
 
     public mutating func decimal() throws(CodecError) -> ExactDecimal {
@@ -639,6 +647,7 @@ public struct ByteReader {
         // Each item built where it is stored: appending copied it in (a tenth
         // of decoding a snapshot).
         var failure: CodecError?
+        if max(count, capacity) > 0 { madeObjects = true }
         let items = [T](unsafeUninitializedCapacity: max(count, capacity)) { buffer, initialized in
             do throws(CodecError) {
                 while initialized < count {

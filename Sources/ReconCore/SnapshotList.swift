@@ -313,12 +313,13 @@ extension ByteReader {
     /// snapshot's lists take one allocation,
     /// not one each (the allocator's path for blocks of kilobytes was a quarter
     /// of keeping them).
-    func copy(spanning lists: FoundList...) -> (bytes: [UInt8], start: Int) {
+    mutating func copy(spanning lists: FoundList...) -> (bytes: [UInt8], start: Int) {
         var span: Range<Int>?
         for case .found(_, let range, _) in lists {
             span = span.map { $0.lowerBound..<range.upperBound } ?? range
         }
         guard let span else { return ([], 0) }
+        madeObjects = true
         return ([UInt8](UnsafeRawBufferPointer(rebasing: base[span])), span.lowerBound)
     }
     /// The byte length of an optional list's items, each stepped over by

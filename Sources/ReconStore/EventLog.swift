@@ -835,15 +835,19 @@ public enum LogRecord {
 
     /// The same, for a caller that has parsed the header already, decoded into
     /// `memory` (uninitialized, and left so on a throw): a reader decodes into
-    /// the place the event is read from.
+    /// the place the event is read from. Returns whether decoding made objects
+    /// (`ByteReader.madeObjects`): an event that refers to none need not be
+    /// destroyed.
+    @discardableResult
     public static func decode(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64,
-                              into memory: UnsafeMutablePointer<LoggedEvent>) throws(StoreError) {
+                              into memory: UnsafeMutablePointer<LoggedEvent>) throws(StoreError) -> Bool {
         guard verifyChecksum(bytes) else { throw damaged(seq) }
-        try decodeContent(bytes, header: header, seq: seq, into: memory)
+        return try decodeContent(bytes, header: header, seq: seq, into: memory)
     }
 
+    @discardableResult
     private static func decodeContent(_ bytes: UnsafeRawBufferPointer, header: Header, seq: UInt64,
-                                      into memory: UnsafeMutablePointer<LoggedEvent>) throws(StoreError) {
+                                      into memory: UnsafeMutablePointer<LoggedEvent>) throws(StoreError) -> Bool {
         var r = ByteReader(bytes, offset: header.contentOffset)
         do {
             try EventCodec.decode(&r, seq: seq, ingestMs: header.ingestMs, listLengths: header.listLengths, into: memory)
@@ -851,6 +855,7 @@ public enum LogRecord {
                 memory.deinitialize(count: 1)
                 throw CodecError.malformed("\(r.remaining) trailing bytes")
             }
+            return r.madeObjects
         } catch {
             throw StoreError(.corrupt, "seq \(seq): \(error)", seq: seq)
         }

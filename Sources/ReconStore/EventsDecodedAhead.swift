@@ -27,6 +27,9 @@ final class EventsDecodedAhead: @unchecked Sendable {
         let seq: UInt64
         let chain: UInt64
         let isDecoded: Bool
+        /// Whether the event refers to objects (a long string, a list): only
+        /// then is it destroyed when the chunk is emptied (see ``Chunk/empty()``).
+        let refersToObjects: Bool
         /// The event; a placeholder when not decoded.
         var event: LoggedEvent
         /// What the fold needs of the event alone, worked out here, off the
@@ -44,6 +47,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
         fileprivate static var seqOffset: Int { MemoryLayout<Record>.offset(of: \.seq)! }
         fileprivate static var chainOffset: Int { MemoryLayout<Record>.offset(of: \.chain)! }
         fileprivate static var isDecodedOffset: Int { MemoryLayout<Record>.offset(of: \.isDecoded)! }
+        fileprivate static var refersToObjectsOffset: Int { MemoryLayout<Record>.offset(of: \.refersToObjects)! }
         fileprivate static var eventOffset: Int { MemoryLayout<Record>.offset(of: \.event)! }
         fileprivate static var factsOffset: Int { MemoryLayout<Record>.offset(of: \.facts)! }
     }
@@ -85,10 +89,12 @@ final class EventsDecodedAhead: @unchecked Sendable {
         /// Appends the record of `seq`, its event decoded by `decode` straight
         /// into the chunk's memory (a record built and then copied in was moved
         /// whole three times more).
-        func append(seq: UInt64, chain: UInt64, withFacts: Bool, decode: (UnsafeMutablePointer<LoggedEvent>) throws -> Void) rethrows {
+        /// `decode` returns whether the event refers to objects.
+        func append(seq: UInt64, chain: UInt64, withFacts: Bool, decode: (UnsafeMutablePointer<LoggedEvent>) throws -> Bool) rethrows {
             let event = nextEvent()
-            try decode(event)
-            finishAppend(seq: seq, chain: chain, isDecoded: true, facts: withFacts ? EventFacts(of: &event.pointee.event) : EventFacts())
+            let refersToObjects = try decode(event)
+            finishAppend(seq: seq, chain: chain, isDecoded: true, refersToObjects: refersToObjects,
+                         facts: withFacts ? EventFacts(of: &event.pointee.event) : EventFacts())
         }
 
         /// Appends the record of `seq` without decoding its event.
@@ -100,7 +106,7 @@ final class EventsDecodedAhead: @unchecked Sendable {
         /// reader's time.
         func appendNotDecoded(seq: UInt64, chain: UInt64) {
             UnsafeMutableRawPointer(nextEvent()).copyMemory(from: placeholder, byteCount: MemoryLayout<LoggedEvent>.size)
-            finishAppend(seq: seq, chain: chain, isDecoded: false, facts: EventFacts())
+            finishAppend(seq: seq, chain: chain, isDecoded: false, refersToObjects: false, facts: EventFacts())
         }
 
         private func nextEvent() -> UnsafeMutablePointer<LoggedEvent> {
@@ -108,11 +114,12 @@ final class EventsDecodedAhead: @unchecked Sendable {
             return UnsafeMutableRawPointer(records + count).field(at: Record.eventOffset, as: LoggedEvent.self)
         }
 
-        private func finishAppend(seq: UInt64, chain: UInt64, isDecoded: Bool, facts: EventFacts) {
+        private func finishAppend(seq: UInt64, chain: UInt64, isDecoded: Bool, refersToObjects: Bool, facts: EventFacts) {
             let record = UnsafeMutableRawPointer(records + count)
             record.field(at: Record.seqOffset, as: UInt64.self).initialize(to: seq)
             record.field(at: Record.chainOffset, as: UInt64.self).initialize(to: chain)
             record.field(at: Record.isDecodedOffset, as: Bool.self).initialize(to: isDecoded)
+            record.field(at: Record.refersToObjectsOffset, as: Bool.self).initialize(to: refersToObjects)
             record.field(at: Record.factsOffset, as: EventFacts.self).initialize(to: facts)
             count += 1
         }
@@ -132,11 +139,16 @@ final class EventsDecodedAhead: @unchecked Sendable {
         }
 
         /// Destroys the records and forgets how reading went, ready to fill again.
-        /// An undecoded record holds the placeholder's bytes: nothing to destroy.
+        /// Only records whose event refers to objects are destroyed: an undecoded
+        /// record holds the placeholder's bytes, and an event whose strings are
+        /// all held in place and that has no list (most orders and fills) is its
+        /// bytes, so destroying it would free nothing. Destroying each such
+        /// event anyway (a switch on its body, a release per string) was half
+        /// of emptying a chunk.
         func empty() {
             for index in 0..<count {
                 let record = UnsafeMutableRawPointer(records + index)
-                if record.load(fromByteOffset: Record.isDecodedOffset, as: Bool.self) {
+                if record.load(fromByteOffset: Record.refersToObjectsOffset, as: Bool.self) {
                     (records + index).deinitialize(count: 1)
                 }
             }
