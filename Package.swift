@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Heavy dependencies stay in the targets that need them, so the core library and
-// its tests build in seconds: ReconCore has none at all.
+// its tests build in seconds: ReconCore has none (only the one-line C prefetch hint).
 let package = Package(
     name: "Recon",
     platforms: [.macOS(.v15)],
@@ -72,7 +72,7 @@ let package = Package(
     ]
 )
 
-// Swift targets only (the C ones, CLMDB and CCRC32C, take no Swift settings).
+// Swift targets only (the C ones, CLMDB, CCRC32C and CPrefetch, take no Swift settings).
 for target in package.targets where target.type != .system && !["CCRC32C", "CPrefetch"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
