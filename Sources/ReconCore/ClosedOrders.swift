@@ -62,7 +62,7 @@ public struct ClosedOrders: Sendable, Equatable {
     /// Which ids a generation may hold: one bit of 2¹⁸ per id added, chosen by
     /// its hash. Nearly every order submitted asks for its id, which neither
     /// generation holds; finding that in their tables (20,000 ids each, spread
-    /// over a megabyte) cost a cache miss per table, a twentieth of a full fold.
+    /// over a megabyte) cost a cache miss per table, a twelfth of a full fold.
     /// Here it is one word of 32 KB, and a false "may" (under a tenth of absent
     /// ids, a generation being full) only costs the lookup it saves.
     struct IDFilter: Sendable {
