@@ -661,7 +661,6 @@ extension ByteReader {
 
     mutating func mapWithKey<K: StoredKey, V>(_ value: (String, inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [K: V] {
         let count = try length()
-        if count > 0 { madeObjects = true }
         var result: [K: V] = [:]
         result.reserveCapacity(count)
         for _ in 0..<count {
@@ -673,7 +672,6 @@ extension ByteReader {
 
     mutating func map<K: StoredKey, V>(_ value: (inout ByteReader) throws(CodecError) -> V) throws(CodecError) -> [K: V] {
         let count = try length()
-        if count > 0 { madeObjects = true }
         var result: [K: V] = [:]
         result.reserveCapacity(count)
         for _ in 0..<count {

@@ -34,7 +34,13 @@ public struct ClosedOrders: Sendable, Equatable {
     struct Generation: Sendable {
         var entries: [Entry] = []
         var slots: [IDKey: Int] = [:]
-        var filter = IDFilter()
+        /// Nearly every order submitted asks for its id, which neither generation
+        /// holds; finding that in their tables (20,000 ids each, spread over a
+        /// megabyte) cost a cache miss per table, a twelfth of a full fold. The
+        /// filter (32 KB, made at the first closing) answers from one word.
+        var filter = MembershipFilter()
+
+        static var filterWords: Int { 1 << 12 }
 
         init() {}
 
@@ -43,44 +49,29 @@ public struct ClosedOrders: Sendable, Equatable {
             slots.reserveCapacity(entries.capacity)
             for (slot, entry) in entries.enumerated() {
                 slots[entry.orderId] = slot
-                filter.insert(IDFilter.hash(entry.orderId))
+                remember(entry.orderId)
             }
         }
 
         mutating func append(_ orderId: String, _ order: ClosedOrder) {
             slots[orderId] = entries.count
-            filter.insert(IDFilter.hash(orderId))
+            remember(orderId)
             entries.append(Entry(orderId: orderId, order: order))
+        }
+
+        private mutating func remember(_ orderId: String) {
+            if filter.isEmpty { filter = MembershipFilter(words: Self.filterWords) }
+            filter.insert(Self.hash(orderId))
         }
 
         func order(_ orderId: String, hash: UInt64) -> ClosedOrder? {
             guard filter.mayHold(hash), let slot = slots.valueIfAny(forKey: orderId) else { return nil }
             return entries[slot].order
         }
-    }
 
-    /// Which ids a generation may hold: one bit of 2¹⁸ per id added, chosen by
-    /// its hash. Nearly every order submitted asks for its id, which neither
-    /// generation holds; finding that in their tables (20,000 ids each, spread
-    /// over a megabyte) cost a cache miss per table, a twelfth of a full fold.
-    /// Here it is one word of 32 KB, and a false "may" (under a tenth of absent
-    /// ids, a generation being full) only costs the lookup it saves.
-    struct IDFilter: Sendable {
-        private static let wordShift = 12
-        private var words: [UInt64] = []
-
+        /// An id's hash for the filter.
         @inline(__always) static func hash(_ id: String) -> UInt64 {
             IDHash.hash(id, seed: 0x5851_F42D_4C95_7F2D)
-        }
-
-        mutating func insert(_ hash: UInt64) {
-            if words.isEmpty { words = [UInt64](repeating: 0, count: 1 << Self.wordShift) }
-            words[Int(truncatingIfNeeded: hash >> (64 - Self.wordShift))] |= 1 << (hash & 63)
-        }
-
-        @inline(__always) func mayHold(_ hash: UInt64) -> Bool {
-            guard !words.isEmpty else { return false }
-            return words[Int(truncatingIfNeeded: hash >> (64 - Self.wordShift))] & (1 << (hash & 63)) != 0
         }
     }
 
@@ -151,7 +142,7 @@ public struct ClosedOrders: Sendable, Equatable {
     public var generations: (older: [Entry], recent: [Entry]) { (olderStored?.entries() ?? older.entries, recent.entries) }
 
     public subscript(orderId: String) -> ClosedOrder? {
-        let hash = IDFilter.hash(orderId)
+        let hash = Generation.hash(orderId)
         if let order = recent.order(orderId, hash: hash) { return order }
         if olderStored != nil { return olderStored?.order(orderId) }
         return older.order(orderId, hash: hash)

@@ -470,10 +470,11 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
 public struct ByteReader {
     let base: UnsafeRawBufferPointer
     public internal(set) var offset: Int
-    /// Whether what was read so far made an object: a string too long to be
-    /// held in the string value, or a collection with room for items. A value
-    /// read without making one refers to no object, so its copy is its bytes
-    /// and dropping it frees nothing (see `EventsDecodedAhead.Chunk`).
+    /// Whether an event's decoding so far made an object: a string too long to
+    /// be held in the string value, or a list with room for items (set by the
+    /// reads an event uses; a projection's maps do not set it). An event read
+    /// without making one refers to no object, so its copy is its bytes and
+    /// dropping it frees nothing (see `EventsDecodedAhead.Chunk`).
     public internal(set) var madeObjects = false
 
     public init(_ base: UnsafeRawBufferPointer, offset: Int = 0) {

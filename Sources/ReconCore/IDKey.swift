@@ -99,14 +99,6 @@ enum IDHash {
         fold(k1 ^ count, fold(low ^ k1, high ^ seed ^ k0 ^ count) ^ k2)
     }
 
-    /// The hash of the `count` bytes at `offset` in `p`.
-    @inline(__always) static func hash(_ p: UnsafeRawBufferPointer, offset: Int, count: Int, seed: UInt64) -> UInt64 {
-        if let (low, high) = SmallString.words(p, offset: offset, count: count) {
-            return hashWords(low, high, count: UInt64(count), seed: seed)
-        }
-        return hash(UnsafeRawBufferPointer(rebasing: p[offset..<offset + count]), seed: seed)
-    }
-
     static func hash(_ p: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         let n = p.count
         if n <= 15 {

@@ -110,14 +110,13 @@ public struct SettledFills: Sendable, Equatable {
     /// never an answer). A crafted id colliding with another on all 64 bits of
     /// `low` costs a probe, never a wrong answer: keys compare on 128 bits.
     private var seed: UInt64 = 0
-    /// Which keys `recent` may hold: two bits set per key in one word, chosen by
-    /// its `high` half (the slots start from its `low` one), four bits per slot.
-    /// A fill the bot reports, and the venue's record of it, are each looked up
-    /// before it settles, and nearly always absent: finding that in the slots
-    /// (8 MB at 1M events) cost a cache miss, a twelfth of a full fold. The
-    /// filter is an eighth of their size, and a false "may" (about one in
-    /// twenty) costs the probe it would have saved.
-    private var filter: [UInt64] = []
+    /// Which keys `recent` may hold, by their `high` half (the slots start from
+    /// their `low` one), four bits per slot. A fill the bot reports, and the
+    /// venue's record of it, are each looked up before it settles, and nearly
+    /// always absent: finding that in the slots (8 MB at 1M events) cost a cache
+    /// miss, a twelfth of a full fold. The filter is an eighth of their size; a
+    /// false "may" is about one in twenty.
+    private var filter = MembershipFilter()
 
     public init() {}
 
@@ -128,7 +127,7 @@ public struct SettledFills: Sendable, Equatable {
     }
 
     subscript(key: Key) -> FillDigest? {
-        if mayHold(key), case .found(let position) = probe(key) { return recent[position].digest }
+        if filter.mayHold(key.high), case .found(let position) = probe(key) { return recent[position].digest }
         return baseDigest(key)
     }
 
@@ -142,19 +141,6 @@ public struct SettledFills: Sendable, Equatable {
         slots.withUnsafeBufferPointer { slots in
             recon_prefetch(slots.baseAddress! + Self.home(key, seed: seed, mask: slots.count - 1))
         }
-    }
-
-    /// The filter's word for `key`, and the key's two bits in it.
-    @inline(__always)
-    private static func filterBits(_ key: Key, words: Int) -> (word: Int, bits: UInt64) {
-        (Int(truncatingIfNeeded: key.high) & (words - 1), 1 << ((key.high >> 40) & 63) | 1 << ((key.high >> 46) & 63))
-    }
-
-    @inline(__always)
-    private func mayHold(_ key: Key) -> Bool {
-        guard !filter.isEmpty else { return false }
-        let (word, bits) = Self.filterBits(key, words: filter.count)
-        return filter[word] & bits == bits
     }
 
     private enum Probe {
@@ -206,23 +192,21 @@ public struct SettledFills: Sendable, Equatable {
         let mask = size - 1
         let seed = seed
         slots = [UInt64](repeating: 0, count: size)
-        filter = [UInt64](repeating: 0, count: size / 16)
+        var filter = MembershipFilter(words: size / 16)
         let chunks = recent.chunks
         slots.withUnsafeMutableBufferPointer { slots in
-            filter.withUnsafeMutableBufferPointer { filter in
-                var position = 0
-                for chunk in chunks {
-                    for entry in chunk {
-                        var slot = Self.home(entry.key, seed: seed, mask: mask)
-                        while slots[slot] != 0 { slot = (slot + 1) & mask }
-                        slots[slot] = Self.slotValue(entry.key, position: position)
-                        let (word, bits) = Self.filterBits(entry.key, words: filter.count)
-                        filter[word] |= bits
-                        position += 1
-                    }
+            var position = 0
+            for chunk in chunks {
+                for entry in chunk {
+                    var slot = Self.home(entry.key, seed: seed, mask: mask)
+                    while slots[slot] != 0 { slot = (slot + 1) & mask }
+                    slots[slot] = Self.slotValue(entry.key, position: position)
+                    filter.insert(entry.key.high)
+                    position += 1
                 }
             }
         }
+        self.filter = filter
     }
 
     private func baseDigest(_ key: Key) -> FillDigest? {
@@ -244,8 +228,7 @@ public struct SettledFills: Sendable, Equatable {
             slot = moved
         }
         slots[slot] = Self.slotValue(key, position: recent.count)
-        let (word, bits) = Self.filterBits(key, words: filter.count)
-        filter[word] |= bits
+        filter.insert(key.high)
         recent.append(Entry(key: key, digest: digest))
     }
 

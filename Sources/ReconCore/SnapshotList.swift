@@ -118,8 +118,9 @@ struct KeysDigest: Sendable, Equatable {
             first = IDHash.hashWords(low, high, count: UInt64(count), seed: first)
             second = IDHash.hashWords(low, high, count: UInt64(count), seed: second)
         } else {
-            first = IDHash.hash(bytes, offset: offset, count: count, seed: first)
-            second = IDHash.hash(bytes, offset: offset, count: count, seed: second)
+            let key = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
+            first = IDHash.hash(key, seed: first)
+            second = IDHash.hash(key, seed: second)
         }
     }
 }
