@@ -351,63 +351,93 @@ public struct SettledFills: Sendable, Equatable {
             UInt64(part) * (UInt64.max / UInt64(parts))
         }
 
+        /// Where one range stands in the merge: its run, its next entry, its end,
+        /// and the next entry's key (ordering two ranges reads two of these
+        /// rather than an entry in its run).
+        private struct Cursor {
+            let run: UnsafeRawBufferPointer
+            var next: Int
+            let end: Int
+            var head: Key
+        }
+
         /// Merges the `ranges` of stored runs into `base`; returns how many entries
         /// it wrote, nil if a range's keys do not increase. Unsafe buffers because
-        /// this loop is a third of an as-of read, and arrays check bounds (and the
-        /// base's uniqueness) at every step.
+        /// this loop is half of an as-of read's restore, and arrays check bounds
+        /// (and their uniqueness) at every step.
+        ///
+        /// The range on top of the heap gives every entry below the smallest
+        /// other head in one go, without the heap: the keys of fills settled close
+        /// in time lie together (see ``Key/init(_:)``), so each visit takes
+        /// several, and the heap is sifted once per visit, not once per entry.
         private static func merge(_ ranges: [(run: UnsafeRawBufferPointer, range: Range<Int>)],
                                   into base: UnsafeMutableBufferPointer<Entry>) -> Int? {
-            var written = 0
-            var inOrder = true
-            var next = ranges.map(\.range.lowerBound)
-            // Each range's next key, beside the heap: ordering two ranges reads two
-            // of these rather than an entry in its run.
-            var heads = ranges.map { SettledFills.storedKey($0.run, $0.range.lowerBound) }
-            // A binary min-heap of range indices, ordered by each range's next key,
-            // then by range (the earlier group first).
-            var heap = Array(ranges.indices)
-            heads.withUnsafeMutableBufferPointer { heads in
-                heap.withUnsafeMutableBufferPointer { heap in
-                    var size = heap.count
-                    func before(_ a: Int, _ b: Int) -> Bool {
-                        heads[a] < heads[b] || (heads[a] == heads[b] && a < b)
-                    }
-                    func siftDown(_ start: Int) {
-                        var i = start
-                        let run = heap[i]
-                        while true {
-                            let left = 2 * i + 1
-                            if left >= size { break }
-                            let right = left + 1
-                            let child = right < size && before(heap[right], heap[left]) ? right : left
-                            if !before(heap[child], run) { break }
-                            heap[i] = heap[child]
-                            i = child
-                        }
-                        heap[i] = run
-                    }
-                    for i in stride(from: size / 2 - 1, through: 0, by: -1) { siftDown(i) }
-                    while size > 0 {
-                        let r = heap[0]
-                        let (run, range) = ranges[r]
-                        if written == 0 || base[written - 1].key != heads[r] {
-                            base.initializeElement(at: written, to: SettledFills.storedEntry(run, next[r]))
-                            written += 1
-                        }
-                        next[r] += 1
-                        if next[r] == range.upperBound {
-                            size -= 1
-                            heap[0] = heap[size]
-                        } else {
-                            let key = SettledFills.storedKey(run, next[r])
-                            inOrder = inOrder && heads[r] < key
-                            heads[r] = key
-                        }
-                        if size > 0 { siftDown(0) }
-                    }
-                }
+            let cursors = UnsafeMutableBufferPointer<Cursor>.allocate(capacity: ranges.count)
+            defer { cursors.deallocate() }
+            for (i, (run, range)) in ranges.enumerated() {
+                cursors.initializeElement(at: i, to: Cursor(run: run, next: range.lowerBound, end: range.upperBound,
+                                                            head: SettledFills.storedKey(run, range.lowerBound)))
             }
-            return inOrder ? written : nil
+            // A binary min-heap of range indices, ordered by each range's head,
+            // then by range (the earlier group first: a repeated key keeps its
+            // first digest).
+            let heap = UnsafeMutableBufferPointer<Int>.allocate(capacity: ranges.count)
+            defer { heap.deallocate() }
+            _ = heap.initialize(from: ranges.indices)
+            var size = heap.count
+            func before(_ a: Int, _ b: Int) -> Bool {
+                cursors[a].head < cursors[b].head || (cursors[a].head == cursors[b].head && a < b)
+            }
+            func siftDown(_ start: Int) {
+                var i = start
+                let range = heap[i]
+                while true {
+                    let left = 2 * i + 1
+                    if left >= size { break }
+                    let right = left + 1
+                    let child = right < size && before(heap[right], heap[left]) ? right : left
+                    if !before(heap[child], range) { break }
+                    heap[i] = heap[child]
+                    i = child
+                }
+                heap[i] = range
+            }
+            for i in stride(from: size / 2 - 1, through: 0, by: -1) { siftDown(i) }
+            var written = 0
+            while size > 0 {
+                let r = heap[0]
+                var cursor = cursors[r]
+                // The head itself, unless an earlier range gave its key.
+                if written == 0 || base[written - 1].key != cursor.head {
+                    base.initializeElement(at: written, to: SettledFills.storedEntry(cursor.run, cursor.next))
+                    written += 1
+                }
+                // Then every entry below the other ranges' smallest head (a child of
+                // the root), which no other range can repeat.
+                let limit = size == 1 ? nil : size == 2 ? cursors[heap[1]].head : min(cursors[heap[1]].head, cursors[heap[2]].head)
+                var previous = cursor.head
+                cursor.next += 1
+                while cursor.next < cursor.end {
+                    let key = SettledFills.storedKey(cursor.run, cursor.next)
+                    // Damage: nothing merged is kept, so stop here.
+                    guard previous < key else { return nil }
+                    if let limit, !(key < limit) {
+                        cursor.head = key
+                        break
+                    }
+                    base.initializeElement(at: written, to: SettledFills.storedEntry(cursor.run, cursor.next))
+                    written += 1
+                    previous = key
+                    cursor.next += 1
+                }
+                cursors[r] = cursor
+                if cursor.next == cursor.end {
+                    size -= 1
+                    heap[0] = heap[size]
+                }
+                if size > 0 { siftDown(0) }
+            }
+            return written
         }
     }
 }
