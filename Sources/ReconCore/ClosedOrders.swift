@@ -33,11 +33,27 @@ public struct ClosedOrders: Sendable, Equatable {
     /// it may hold.
     struct Generation: Sendable {
         var entries: [Entry] = []
-        var slots: [IDKey: Int] = [:]
+        /// Where each id's latest entry lies: an open-addressing table probed
+        /// linearly, each slot 0 (empty) or `tag << 32 | (position + 1)`, the tag
+        /// being the top half of the id's hash under `seed`. At most half full.
+        ///
+        /// Not a dictionary of ids to positions: inserting into one hashed and
+        /// stored the id again and was most of rebuilding a recent generation
+        /// read from a checkpoint (a sixth of an as-of read's restore). Here an
+        /// id is kept once, in its entry, and read only when 32 bits of hash
+        /// match.
+        private(set) var table: [UInt64] = []
+        /// Ids held (an id changed since it closed counts once).
+        private(set) var orders = 0
+        /// Mixed into the table's hash, so ids chosen to crowd one run of slots
+        /// cannot be chosen ahead of time: taken from the standard library's
+        /// per-process hashing seed when the table is made. It moves slots only,
+        /// never an answer.
+        private var seed: UInt64 = 0
         /// Nearly every order submitted asks for its id, which neither generation
-        /// holds; finding that in their tables (20,000 ids each, spread over a
-        /// megabyte) cost a cache miss per table, a twelfth of a full fold. The
-        /// filter (32 KB, made at the first closing) answers from one word.
+        /// holds; finding that in their tables (20,000 ids each) cost a cache miss
+        /// per table, a twelfth of a full fold. The filter (32 KB, made at the
+        /// first closing) answers from one word.
         var filter = MembershipFilter()
 
         static var filterWords: Int { 1 << 12 }
@@ -46,17 +62,55 @@ public struct ClosedOrders: Sendable, Equatable {
 
         init(_ entries: [Entry]) {
             self.entries = entries
-            slots.reserveCapacity(entries.capacity)
-            for (slot, entry) in entries.enumerated() {
-                slots[entry.orderId] = slot
-                remember(entry.orderId)
-            }
+            reserve(entries.capacity)
+            for entry in entries { remember(entry.orderId) }
+        }
+
+        /// Room in the table for `count` ids without growing (the entries held
+        /// placed again).
+        mutating func reserve(_ count: Int) {
+            guard count > 0 else { return }
+            var size = 64
+            while size < 2 * count { size *= 2 }
+            if size > table.count { remakeTable(size: size) }
         }
 
         mutating func append(_ orderId: String, _ order: ClosedOrder) {
-            slots[orderId] = entries.count
+            place(orderId, at: entries.count)
             remember(orderId)
             entries.append(Entry(orderId: orderId, order: order))
+        }
+
+        func order(_ orderId: String, hash: UInt64) -> ClosedOrder? {
+            guard filter.mayHold(hash), case .found(_, let position) = probe(orderId, hash: tableHash(orderId)) else { return nil }
+            return entries[position].order
+        }
+
+        /// An id's hash for the filter.
+        @inline(__always) static func hash(_ id: String) -> UInt64 {
+            IDHash.hash(id, seed: 0x5851_F42D_4C95_7F2D)
+        }
+
+        private enum Probe {
+            case found(slot: Int, position: Int)
+            case absent(slot: Int)
+        }
+
+        /// Points `orderId`'s slot at `position`: its own slot when it has one (a
+        /// changed copy shadows the entry before), else an empty one.
+        private mutating func place(_ orderId: String, at position: Int) {
+            precondition(position < Int(UInt32.max), "more closed-order entries than a slot can number")
+            if 2 * (orders + 1) > table.count { remakeTable(size: max(64, 2 * table.count)) }
+            let hash = tableHash(orderId)
+            let slot: Int
+            switch probe(orderId, hash: hash) {
+            case .found(let own, _):
+                slot = own
+            case .absent(let empty):
+                slot = empty
+                orders += 1
+            }
+            table[slot] = hash & 0xFFFF_FFFF_0000_0000 | UInt64(position + 1)
         }
 
         private mutating func remember(_ orderId: String) {
@@ -64,14 +118,39 @@ public struct ClosedOrders: Sendable, Equatable {
             filter.insert(Self.hash(orderId))
         }
 
-        func order(_ orderId: String, hash: UInt64) -> ClosedOrder? {
-            guard filter.mayHold(hash), let slot = slots.valueIfAny(forKey: orderId) else { return nil }
-            return entries[slot].order
+        private func probe(_ orderId: String, hash: UInt64) -> Probe {
+            table.withUnsafeBufferPointer { table in
+                guard !table.isEmpty else { return .absent(slot: 0) }
+                let mask = table.count - 1
+                let tag = hash >> 32
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while true {
+                    let value = table[slot]
+                    if value == 0 { return .absent(slot: slot) }
+                    if value >> 32 == tag {
+                        let position = Int(truncatingIfNeeded: value & 0xFFFF_FFFF) - 1
+                        if IDKey(entries[position].orderId) == IDKey(orderId) { return .found(slot: slot, position: position) }
+                    }
+                    slot = (slot + 1) & mask
+                }
+            }
         }
 
-        /// An id's hash for the filter.
-        @inline(__always) static func hash(_ id: String) -> UInt64 {
-            IDHash.hash(id, seed: 0x5851_F42D_4C95_7F2D)
+        @inline(__always) private func tableHash(_ orderId: String) -> UInt64 {
+            IDHash.hash(orderId, seed: seed)
+        }
+
+        /// A table of `size` slots with every id placed again, at its latest
+        /// entry (the entries are read in order, a later one taking the slot).
+        private mutating func remakeTable(size: Int) {
+            if table.isEmpty {
+                var hasher = Hasher()
+                hasher.combine(0)
+                seed = UInt64(truncatingIfNeeded: hasher.finalize())
+            }
+            table = [UInt64](repeating: 0, count: size)
+            orders = 0
+            for position in entries.indices { place(entries[position].orderId, at: position) }
         }
     }
 
@@ -175,12 +254,12 @@ public struct ClosedOrders: Sendable, Equatable {
     /// first.)
     public mutating func insert(_ orderId: String, _ order: ClosedOrder) {
         // Orders, not entries: a changed order's copies do not hasten the rotation.
-        if recent.slots.count >= Self.generationSize {
+        if recent.orders >= Self.generationSize {
             older = recent
             olderStored = nil
             rotations += 1
             recent = Generation()
-            recent.slots.reserveCapacity(Self.generationSize)
+            recent.reserve(Self.generationSize)
             recent.entries.reserveCapacity(Self.generationSize)
         }
         recent.append(orderId, order)

@@ -58,6 +58,27 @@ import Testing
         #expect(orders["o3"]?.filled == 5)
     }
 
+    /// The table of where each id lies is made again as it grows, from the
+    /// entries in order: an id changed before that still answers with its latest
+    /// copy, and one entry per id is counted towards the rotation.
+    @Test func aChangedOrderKeepsItsLatestCopyAcrossGrowth() {
+        var orders = ClosedOrders()
+        for i in 0..<10 { orders.insert("o\(i)", Self.closed(i)) }
+        #expect(orders.update("o3") { $0.filled = 5 })
+        #expect(orders.update("o3") { $0.filled += 1 })
+        for i in 10..<5_000 { orders.insert("o\(i)", Self.closed(i)) }
+        #expect(orders["o3"]?.filled == 6)
+        #expect(orders["o4"] == Self.closed(4))
+        #expect(orders["o4999"] == Self.closed(4_999))
+        #expect(orders["o5000"] == nil)
+        #expect(orders.count == 5_002)
+        for i in 5_000..<Self.g { orders.insert("o\(i)", Self.closed(i)) }
+        #expect(orders.rotations == 0, "g orders, g + 2 entries: not rotated yet")
+        orders.insert("next", Self.closed(0))
+        #expect(orders.rotations == 1)
+        #expect(orders["o3"]?.filled == 6)
+    }
+
     /// A checkpoint that keeps closed orders apart decodes without them, and with
     /// the older generation (of the same number) and the recent one's additions
     /// attached equals the projection it came from.
