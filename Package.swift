@@ -27,10 +27,10 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .target(name: "CCRC32C"),
         .target(name: "CPrefetch"),
-        .target(name: "ReconCore", dependencies: ["CPrefetch"]),
+        .target(name: "ReconCore", dependencies: ["CPrefetch", "CCRC32C"]),
         .target(
             name: "ReconStore",
-            dependencies: ["CLMDB", "CCRC32C", "ReconCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CLMDB", "ReconCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "ReconService",

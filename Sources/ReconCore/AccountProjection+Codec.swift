@@ -6,7 +6,7 @@
 /// always gives the same bytes.
 extension AccountProjection {
     /// Bumped whenever the layout below changes; older checkpoints are ignored.
-    public static let checkpointVersion: UInt8 = 10
+    public static let checkpointVersion: UInt8 = 11
 
     /// The checkpoint bytes; with `historyApart`, without the lists that only
     /// grow, which a checkpoint group stores apart: the older generation of closed

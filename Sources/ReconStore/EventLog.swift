@@ -772,7 +772,7 @@ public enum LogRecord {
         if let positions = lists.positions { w.varint(UInt64(positions)) }
         if let openOrders = lists.openOrders { w.varint(UInt64(openOrders)) }
         w.append(content)
-        let crc = w.withUnsafeBytes { RecordChecksum.crc32c(UnsafeRawBufferPointer(rebasing: $0[(start + chainOffset)...])) }
+        let crc = w.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + chainOffset)...])) }
         w.setU32le(crc, at: start + crcOffset)
     }
 
@@ -819,7 +819,7 @@ public enum LogRecord {
         guard bytes.count > chainOffset else { return false }
         var stored: UInt32 = 0
         for k in 0..<4 { stored |= UInt32(bytes[crcOffset + k]) << UInt32(8 * k) }
-        return RecordChecksum.crc32c(UnsafeRawBufferPointer(rebasing: bytes[chainOffset...])) == stored
+        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[chainOffset...])) == stored
     }
 
     /// Decodes a record, checking its checksum first: a damaged record fails

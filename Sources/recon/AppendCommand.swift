@@ -76,7 +76,7 @@ struct AppendCommand: ParsableCommand {
         var check = PiecewisePrecheck()
         var checksums: [UInt32] = []
         try pieces.forEach { piece, firstLine, bytesRead in
-            checksums.append(RecordChecksum.crc32c(piece))
+            checksums.append(CRC32C.checksum(piece))
             let inputs = Self.inputs(try decode(piece, firstLine: firstLine))
             try reportingStoreErrors { try check.check(inputs, against: existing) }
             Console.progress("check", UInt64(bytesRead), UInt64(size))
@@ -85,7 +85,7 @@ struct AppendCommand: ParsableCommand {
         var total = AppendResult()
         var index = 0
         try pieces.forEach { piece, firstLine, bytesRead in
-            guard index < checksums.count, RecordChecksum.crc32c(piece) == checksums[index] else { throw changed(total) }
+            guard index < checksums.count, CRC32C.checksum(piece) == checksums[index] else { throw changed(total) }
             index += 1
             let inputs = Self.inputs(try decode(piece, firstLine: firstLine))
             let part = try reportingStoreErrors { try log.appendInBatches(inputs, batchSize: batchSize, precheck: false) }

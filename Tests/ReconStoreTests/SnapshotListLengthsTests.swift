@@ -38,7 +38,7 @@ import ReconTestSupport
     /// `bytes` with its CRC made right again, as a careless writer would store them.
     static func sealed(_ bytes: [UInt8]) -> [UInt8] {
         var bytes = bytes
-        let crc = bytes.withUnsafeBytes { RecordChecksum.crc32c(UnsafeRawBufferPointer(rebasing: $0[LogRecord.chainOffset...])) }
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[LogRecord.chainOffset...])) }
         for k in 0..<4 { bytes[LogRecord.crcOffset + k] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * k)) }
         return bytes
     }
