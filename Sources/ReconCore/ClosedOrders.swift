@@ -35,7 +35,9 @@ public struct ClosedOrders: Sendable, Equatable {
         var entries: [Entry] = []
         /// Where each id's latest entry lies: an open-addressing table probed
         /// linearly, each slot 0 (empty) or `tag << 32 | (position + 1)`, the tag
-        /// being the top half of the id's hash under `seed`. At most half full.
+        /// being the top half of the id's hash under `seed`. At most 5/8 full: a
+        /// recent generation's 20,000 ids in 32,768 slots (256 KB), where at half
+        /// full they took 512 KB and a closing's insertion missed the cache more.
         ///
         /// Not a dictionary of ids to positions: inserting into one hashed and
         /// stored the id again and was most of rebuilding a recent generation
@@ -71,7 +73,7 @@ public struct ClosedOrders: Sendable, Equatable {
         mutating func reserve(_ count: Int) {
             guard count > 0 else { return }
             var size = 64
-            while size < 2 * count { size *= 2 }
+            while !Self.holds(count, slots: size) { size *= 2 }
             if size > table.count { remakeTable(size: size) }
         }
 
@@ -100,7 +102,7 @@ public struct ClosedOrders: Sendable, Equatable {
         /// changed copy shadows the entry before), else an empty one.
         private mutating func place(_ orderId: String, at position: Int) {
             precondition(position < Int(UInt32.max), "more closed-order entries than a slot can number")
-            if 2 * (orders + 1) > table.count { remakeTable(size: max(64, 2 * table.count)) }
+            if !Self.holds(orders + 1, slots: table.count) { remakeTable(size: max(64, 2 * table.count)) }
             let hash = tableHash(orderId)
             let slot: Int
             switch probe(orderId, hash: hash) {
@@ -134,6 +136,11 @@ public struct ClosedOrders: Sendable, Equatable {
                     slot = (slot + 1) & mask
                 }
             }
+        }
+
+        /// Whether `slots` slots hold `ids` ids at the table's most load (5/8).
+        @inline(__always) private static func holds(_ ids: Int, slots: Int) -> Bool {
+            8 * ids <= 5 * slots
         }
 
         @inline(__always) private func tableHash(_ orderId: String) -> UInt64 {
