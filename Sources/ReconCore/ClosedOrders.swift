@@ -47,11 +47,11 @@ public struct ClosedOrders: Sendable, Equatable {
         private(set) var table: [UInt64] = []
         /// Ids held (an id changed since it closed counts once).
         private(set) var orders = 0
-        /// Mixed into the table's hash, so ids chosen to crowd one run of slots
-        /// cannot be chosen ahead of time: taken from the standard library's
-        /// per-process hashing seed when the table is made. It moves slots only,
-        /// never an answer.
-        private var seed: UInt64 = 0
+        /// The seed of an id's one hash, which both the table and the filter take
+        /// (`IDHash.processSeed()`: ids chosen to crowd one run of slots cannot
+        /// be chosen ahead of time). The same in every generation of a process,
+        /// so one hash serves a lookup in both.
+        let seed = IDHash.processSeed()
         /// Nearly every order submitted asks for its id, which neither generation
         /// holds; finding that in their tables (20,000 ids each) cost a cache miss
         /// per table, a twelfth of a full fold. The filter (32 KB, made at the
@@ -65,7 +65,6 @@ public struct ClosedOrders: Sendable, Equatable {
         init(_ entries: [Entry]) {
             self.entries = entries
             reserve(entries.capacity)
-            for entry in entries { remember(entry.orderId) }
         }
 
         /// Room in the table for `count` ids without growing (the entries held
@@ -78,19 +77,19 @@ public struct ClosedOrders: Sendable, Equatable {
         }
 
         mutating func append(_ orderId: String, _ order: ClosedOrder) {
-            place(orderId, at: entries.count)
-            remember(orderId)
+            place(orderId, hash: hash(orderId), at: entries.count)
             entries.append(Entry(orderId: orderId, order: order))
         }
 
+        /// The order closed as `orderId`, `hash` being `hash(orderId)`.
         func order(_ orderId: String, hash: UInt64) -> ClosedOrder? {
-            guard filter.mayHold(hash), case .found(_, let position) = probe(orderId, hash: tableHash(orderId)) else { return nil }
+            guard filter.mayHold(hash), case .found(_, let position) = probe(orderId, hash: hash) else { return nil }
             return entries[position].order
         }
 
-        /// An id's hash for the filter.
-        @inline(__always) static func hash(_ id: String) -> UInt64 {
-            IDHash.hash(id, seed: 0x5851_F42D_4C95_7F2D)
+        /// An id's hash, for the table and the filter.
+        @inline(__always) func hash(_ orderId: String) -> UInt64 {
+            IDHash.hash(orderId, seed: seed)
         }
 
         private enum Probe {
@@ -99,11 +98,11 @@ public struct ClosedOrders: Sendable, Equatable {
         }
 
         /// Points `orderId`'s slot at `position`: its own slot when it has one (a
-        /// changed copy shadows the entry before), else an empty one.
-        private mutating func place(_ orderId: String, at position: Int) {
+        /// changed copy shadows the entry before), else an empty one; and adds
+        /// it to the filter.
+        private mutating func place(_ orderId: String, hash: UInt64, at position: Int) {
             precondition(position < Int(UInt32.max), "more closed-order entries than a slot can number")
             if !Self.holds(orders + 1, slots: table.count) { remakeTable(size: max(64, 2 * table.count)) }
-            let hash = tableHash(orderId)
             let slot: Int
             switch probe(orderId, hash: hash) {
             case .found(let own, _):
@@ -113,11 +112,8 @@ public struct ClosedOrders: Sendable, Equatable {
                 orders += 1
             }
             table[slot] = hash & 0xFFFF_FFFF_0000_0000 | UInt64(position + 1)
-        }
-
-        private mutating func remember(_ orderId: String) {
             if filter.isEmpty { filter = MembershipFilter(words: Self.filterWords) }
-            filter.insert(Self.hash(orderId))
+            filter.insert(hash)
         }
 
         private func probe(_ orderId: String, hash: UInt64) -> Probe {
@@ -143,21 +139,15 @@ public struct ClosedOrders: Sendable, Equatable {
             8 * ids <= 5 * slots
         }
 
-        @inline(__always) private func tableHash(_ orderId: String) -> UInt64 {
-            IDHash.hash(orderId, seed: seed)
-        }
-
         /// A table of `size` slots with every id placed again, at its latest
         /// entry (the entries are read in order, a later one taking the slot).
         private mutating func remakeTable(size: Int) {
-            if table.isEmpty {
-                var hasher = Hasher()
-                hasher.combine(0)
-                seed = UInt64(truncatingIfNeeded: hasher.finalize())
-            }
             table = [UInt64](repeating: 0, count: size)
             orders = 0
-            for position in entries.indices { place(entries[position].orderId, at: position) }
+            for position in entries.indices {
+                let orderId = entries[position].orderId
+                place(orderId, hash: hash(orderId), at: position)
+            }
         }
     }
 
@@ -228,7 +218,8 @@ public struct ClosedOrders: Sendable, Equatable {
     public var generations: (older: [Entry], recent: [Entry]) { (olderStored?.entries() ?? older.entries, recent.entries) }
 
     public subscript(orderId: String) -> ClosedOrder? {
-        let hash = Generation.hash(orderId)
+        // Both generations hash under the process's seed: one hash for both.
+        let hash = recent.hash(orderId)
         if let order = recent.order(orderId, hash: hash) { return order }
         if olderStored != nil { return olderStored?.order(orderId) }
         return older.order(orderId, hash: hash)

@@ -57,6 +57,16 @@ extension String {
 /// wyhash family. Ids are mostly 4–15 bytes, held in the string value itself:
 /// two loads and two multiplies.
 enum IDHash {
+    /// The standard library's per-process hashing seed, as its dictionaries
+    /// use: mixed into where a table puts a key, so keys chosen to crowd one run
+    /// of slots cannot be chosen ahead of time. The same for every call in a
+    /// process; it moves slots only, never an answer.
+    static func processSeed() -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(0)
+        return UInt64(truncatingIfNeeded: hasher.finalize())
+    }
+
     private static let k0: UInt64 = 0xA076_1D64_78BD_642F
     private static let k1: UInt64 = 0xE703_7ED1_A0B4_28DB
     private static let k2: UInt64 = 0x8EBC_6AF0_9C88_C6E3

@@ -183,11 +183,7 @@ public struct SettledFills: Sendable, Equatable {
     /// Twice the slots (at least 16), every entry placed again: its keys are
     /// read in order, only the slots written are scattered.
     private mutating func growSlots() {
-        if slots.isEmpty {
-            var hasher = Hasher()
-            hasher.combine(0)
-            seed = UInt64(truncatingIfNeeded: hasher.finalize())
-        }
+        if slots.isEmpty { seed = IDHash.processSeed() }
         let size = max(16, slots.count * 2)
         let mask = size - 1
         let seed = seed
@@ -413,8 +409,11 @@ public struct SettledFills: Sendable, Equatable {
                     written += 1
                 }
                 // Then every entry below the other ranges' smallest head (a child of
-                // the root), which no other range can repeat.
-                let limit = size == 1 ? nil : size == 2 ? cursors[heap[1]].head : min(cursors[heap[1]].head, cursors[heap[2]].head)
+                // the root; none when this range is the last), which no other range
+                // can repeat.
+                var limit: Key?
+                if size > 1 { limit = cursors[heap[1]].head }
+                if size > 2, let left = limit { limit = min(left, cursors[heap[2]].head) }
                 var previous = cursor.head
                 cursor.next += 1
                 while cursor.next < cursor.end {
